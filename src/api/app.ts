@@ -1,0 +1,39 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Deps } from '../deps.js';
+import { createStrategy, type IssueStrategy } from '../strategies/index.js';
+import { registerErrorHandling } from './error-handler.js';
+import { registerCouponRoutes } from './routes/coupons.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerIssueRoutes } from './routes/issue.js';
+
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+/** One log line per request, written after the answer (Fastify's default writes two). */
+class OneLineRequestLog extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(err: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), err: err?.message }, 'request');
+  }
+}
+
+export interface AppOptions {
+  /** Defaults to the one named by ISSUE_STRATEGY. */
+  readonly strategy?: IssueStrategy;
+}
+
+export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    logController: new OneLineRequestLog(),
+    bodyLimit: BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+    // Our contract rejects wrong types and unknown fields: no coercion, no silent removal.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+  });
+  registerErrorHandling(app);
+  const strategy = opts.strategy ?? createStrategy(deps.config.issueStrategy, deps);
+  registerHealthRoutes(app, deps);
+  registerCouponRoutes(app, deps);
+  registerIssueRoutes(app, deps, strategy);
+  return app;
+}

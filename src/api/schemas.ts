@@ -1,0 +1,46 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+const Amount = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+const IsoDateTime = Type.String({ format: 'date-time', maxLength: 40 });
+
+export const IssueRequest = Type.Object({ userId: Id, couponId: Id }, { additionalProperties: false });
+export type IssueRequest = Static<typeof IssueRequest>;
+
+export const CreateCouponRequest = Type.Object(
+  {
+    title: Type.String({ minLength: 1, maxLength: 255 }),
+    totalQuantity: Type.Union([Type.Integer({ minimum: 1, maximum: 100_000_000 }), Type.Null()]),
+    discountAmount: Amount,
+    minAvailableAmount: Amount,
+    dateIssueStart: IsoDateTime,
+    dateIssueEnd: IsoDateTime,
+  },
+  { additionalProperties: false },
+);
+export type CreateCouponRequest = Static<typeof CreateCouponRequest>;
+
+export const SuccessResponse = Type.Object({ isSuccess: Type.Boolean(), comment: Type.Null() });
+
+export const ErrorResponse = Type.Object({ isSuccess: Type.Boolean(), code: Type.String(), comment: Type.String() });
+
+export const CouponResponse = Type.Object({
+  id: Type.Integer(),
+  title: Type.String(),
+  couponType: Type.String(),
+  totalQuantity: Type.Union([Type.Integer(), Type.Null()]),
+  issuedQuantity: Type.Integer(),
+  discountAmount: Type.Integer(),
+  minAvailableAmount: Type.Integer(),
+  dateIssueStart: Type.String(),
+  dateIssueEnd: Type.String(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+
+export const IssueStatusResponse = Type.Object({
+  couponId: Type.Integer(),
+  userId: Type.Integer(),
+  status: Type.String(),
+  dateIssued: Type.String(),
+});

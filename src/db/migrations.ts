@@ -1,0 +1,90 @@
+import mysql from 'mysql2/promise';
+
+interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly statements: readonly string[];
+}
+
+/** Append-only: never edit a released migration, add the next version. Runs on MariaDB 10.11 and MySQL 8. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'coupons and coupon_issues',
+    statements: [
+      `CREATE TABLE coupons (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+        title VARCHAR(255) NOT NULL,
+        coupon_type VARCHAR(32) NOT NULL,
+        total_quantity INT UNSIGNED NULL,
+        issued_quantity INT UNSIGNED NOT NULL DEFAULT 0,
+        discount_amount BIGINT UNSIGNED NOT NULL,
+        min_available_amount BIGINT UNSIGNED NOT NULL,
+        date_issue_start DATETIME(3) NOT NULL,
+        date_issue_end DATETIME(3) NOT NULL,
+        created_at DATETIME(3) NOT NULL,
+        updated_at DATETIME(3) NOT NULL,
+        PRIMARY KEY (id),
+        CONSTRAINT chk_coupons_window CHECK (date_issue_end > date_issue_start)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      // No foreign key to coupons on purpose: its shared lock on the hot coupon row
+      // would deadlock against the conditional UPDATE of concurrent issues.
+      `CREATE TABLE coupon_issues (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+        coupon_id BIGINT UNSIGNED NOT NULL,
+        user_id BIGINT UNSIGNED NOT NULL,
+        date_issued DATETIME(3) NOT NULL,
+        date_used DATETIME(3) NULL,
+        created_at DATETIME(3) NOT NULL,
+        updated_at DATETIME(3) NOT NULL,
+        PRIMARY KEY (id),
+        UNIQUE KEY uk_coupon_issues_coupon_user (coupon_id, user_id)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    ],
+  },
+];
+
+export interface MigrateResult {
+  readonly database: string;
+  readonly applied: readonly number[];
+  readonly current: number;
+}
+
+/** Creates the database if missing, then applies pending migrations under a named lock (safe to run from many processes). */
+export async function migrate(mysqlUrl: string): Promise<MigrateResult> {
+  const url = new URL(mysqlUrl);
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const conn = await mysql.createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username || 'root'),
+    password: decodeURIComponent(url.password),
+    connectTimeout: 5000,
+  });
+  try {
+    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4`);
+    await conn.query(`USE \`${database}\``);
+    const [[lock]] = (await conn.query('SELECT GET_LOCK(?, 60) AS got', [`migrate:${database}`])) as unknown as [[{ got: number }]];
+    if (lock.got !== 1) throw new Error(`could not take the migration lock of ${database} within 60 s`);
+    try {
+      await conn.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at DATETIME(3) NOT NULL
+      ) ENGINE=InnoDB`);
+      const [rows] = (await conn.query('SELECT version FROM schema_migrations')) as unknown as [{ version: number }[]];
+      const done = new Set(rows.map((r) => r.version));
+      const applied: number[] = [];
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        // DDL commits implicitly in MySQL, so a migration is recorded right after its statements.
+        for (const sql of m.statements) await conn.query(sql);
+        await conn.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, NOW(3))', [m.version, m.name]);
+        applied.push(m.version);
+      }
+      return { database, applied, current: MIGRATIONS.at(-1)?.version ?? 0 };
+    } finally {
+      await conn.query('SELECT RELEASE_LOCK(?)', [`migrate:${database}`]);
+    }
+  } finally {
+    await conn.end();
+  }
+}

@@ -1,0 +1,52 @@
+import mysql from 'mysql2/promise';
+import type { Pool, PoolConnection } from 'mysql2/promise';
+
+/** Anything that runs a query: the pool, or a connection inside a transaction. Repositories take this. */
+export type Queryable = Pick<Pool, 'query' | 'execute'>;
+export type { Pool, PoolConnection };
+
+export function createPool(url: string, size: number): Pool {
+  const u = new URL(url);
+  return mysql.createPool({
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined,
+    connectionLimit: size,
+    // Unbounded wait queue: a flood waits for a connection instead of failing.
+    queueLimit: 0,
+    waitForConnections: true,
+    connectTimeout: 3000,
+    enableKeepAlive: true,
+    timezone: 'Z',
+    dateStrings: false,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    multipleStatements: false,
+  });
+}
+
+/** Runs fn in one transaction; commits on success, rolls back on any error and rethrows it. */
+export async function withTransaction<T>(pool: Pool, fn: (tx: PoolConnection) => Promise<T>): Promise<T> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.beginTransaction();
+    const result = await fn(conn);
+    await conn.commit();
+    return result;
+  } catch (err) {
+    await conn.rollback().catch(() => conn.destroy());
+    throw err;
+  } finally {
+    conn.release();
+  }
+}
+
+export function isDuplicateKeyError(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ER_DUP_ENTRY';
+}
+
+export async function ping(pool: Pool): Promise<void> {
+  await pool.query('SELECT 1');
+}

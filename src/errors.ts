@@ -1,0 +1,99 @@
+/** Every failure a client can see has a stable UPPER_SNAKE code and an HTTP status. */
+export const ErrorCode = {
+  COUPON_NOT_EXIST: 'COUPON_NOT_EXIST',
+  COUPON_ISSUE_NOT_EXIST: 'COUPON_ISSUE_NOT_EXIST',
+  INVALID_COUPON_ISSUE_QUANTITY: 'INVALID_COUPON_ISSUE_QUANTITY',
+  INVALID_COUPON_ISSUE_DATE: 'INVALID_COUPON_ISSUE_DATE',
+  DUPLICATED_COUPON_ISSUE: 'DUPLICATED_COUPON_ISSUE',
+  INVALID_REQUEST: 'INVALID_REQUEST',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  NOT_FOUND: 'NOT_FOUND',
+  UNAVAILABLE: 'UNAVAILABLE',
+  INTERNAL_ERROR: 'INTERNAL_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class CouponError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly status: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class CouponNotExistError extends CouponError {
+  constructor(couponId: number) {
+    super(ErrorCode.COUPON_NOT_EXIST, 404, `coupon ${couponId} does not exist`);
+  }
+}
+
+export class CouponIssueNotExistError extends CouponError {
+  constructor(couponId: number, userId: number) {
+    super(ErrorCode.COUPON_ISSUE_NOT_EXIST, 404, `user ${userId} has no issue of coupon ${couponId}`);
+  }
+}
+
+export class CouponSoldOutError extends CouponError {
+  constructor(couponId: number) {
+    super(ErrorCode.INVALID_COUPON_ISSUE_QUANTITY, 409, `coupon ${couponId} is sold out`);
+  }
+}
+
+export class IssueWindowClosedError extends CouponError {
+  constructor(couponId: number) {
+    super(ErrorCode.INVALID_COUPON_ISSUE_DATE, 409, `coupon ${couponId} is outside its issue window`);
+  }
+}
+
+export class DuplicatedIssueError extends CouponError {
+  constructor(couponId: number, userId: number) {
+    super(ErrorCode.DUPLICATED_COUPON_ISSUE, 409, `user ${userId} already has coupon ${couponId}`);
+  }
+}
+
+export class InvalidRequestError extends CouponError {
+  constructor(message: string, status = 400) {
+    super(ErrorCode.INVALID_REQUEST, status, message);
+  }
+}
+
+export class UnauthorizedError extends CouponError {
+  constructor() {
+    super(ErrorCode.UNAUTHORIZED, 401, 'a valid admin bearer token is required');
+  }
+}
+
+export class UnavailableError extends CouponError {
+  constructor(message: string, cause?: unknown) {
+    super(ErrorCode.UNAVAILABLE, 503, message, { cause });
+  }
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_LOCK_WAIT_TIMEOUT',
+  'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'ER_CONNECTION_KILLED',
+]);
+const REDIS_DOWN_MESSAGES = [
+  'Connection is closed', 'Command timed out', "Stream isn't writeable", 'Reached the max retries per request limit',
+  'connect ECONNREFUSED', 'ERR max number of clients',
+];
+
+/**
+ * True for faults of MySQL or Redis being out of reach (not of our code or data).
+ * The API answers these with 503 and the consumer retries them forever instead of dead-lettering.
+ */
+export function isInfrastructureError(err: unknown): boolean {
+  if (err instanceof UnavailableError) return true;
+  if (!(err instanceof Error)) return false;
+  const e = err as Error & { code?: unknown; fatal?: unknown };
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  if (e.fatal === true) return true; // mysql2 marks connection-level failures fatal
+  if (e.message === 'Pool is closed.' || e.message.includes("Can't add new command when connection is in closed state")) return true;
+  if (REDIS_DOWN_MESSAGES.some((m) => e.message.includes(m))) return true;
+  return err instanceof AggregateError && err.errors.some(isInfrastructureError);
+}

@@ -1,0 +1,37 @@
+--[[
+  Decides one async issue and queues it for MySQL, in one atomic step.
+  Check order: window, duplicate, quantity. The duplicate check comes before the stock check so
+  that a repeat user is told "duplicated" and never takes a unit; the quantity test is
+  `taken >= total` -> sold out, so exactly `total` users get in, never total+1 nor total-1.
+
+  KEYS[1]  rules hash   {coupon:ID}:rules  fields total (-1 = unlimited), start, end (epoch ms)
+  KEYS[2]  users hash   {coupon:ID}:users  userId -> reserved at (epoch ms); HLEN = units taken
+  KEYS[3]  stream       {coupon:ID}:stream entries {u = userId, t = reserved at}
+  ARGV[1]  userId
+  ARGV[2]  now (epoch ms, the API's clock)
+
+  Returns   1 reserved and queued
+           -1 not loaded: no rules in Redis (unknown coupon, or Redis lost its data)
+           -2 outside the issue window (start inclusive, end exclusive)
+           -3 duplicated: this user already holds a unit
+           -4 sold out
+]]
+local rules = redis.call('HMGET', KEYS[1], 'total', 'start', 'end')
+if not rules[1] then
+  return -1
+end
+local now = tonumber(ARGV[2])
+if now < tonumber(rules[2]) or now >= tonumber(rules[3]) then
+  return -2
+end
+-- HEXISTS returns 0 or 1, and 0 is true in Lua: compare explicitly.
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
+  return -3
+end
+local total = tonumber(rules[1])
+if total >= 0 and redis.call('HLEN', KEYS[2]) >= total then
+  return -4
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('XADD', KEYS[3], '*', 'u', ARGV[1], 't', ARGV[2])
+return 1

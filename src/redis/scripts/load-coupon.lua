@@ -1,0 +1,20 @@
+--[[
+  Publishes a coupon's issue rules and makes sure its stream has the consumer group.
+  Written last when rebuilding from MySQL: until the rules exist, issue-reserve answers
+  "not loaded", so no request can pass on a half-loaded users hash.
+
+  KEYS[1]  rules hash   {coupon:ID}:rules
+  KEYS[2]  stream       {coupon:ID}:stream
+  ARGV[1]  total quantity (-1 = unlimited)
+  ARGV[2]  issue start (epoch ms)
+  ARGV[3]  issue end (epoch ms)
+  ARGV[4]  consumer group name
+
+  Returns  1
+]]
+redis.call('HSET', KEYS[1], 'total', ARGV[1], 'start', ARGV[2], 'end', ARGV[3])
+local ok, err = pcall(redis.call, 'XGROUP', 'CREATE', KEYS[2], ARGV[4], '0', 'MKSTREAM')
+if not ok and not string.find(tostring(err), 'BUSYGROUP') then
+  return redis.error_reply(tostring(err))
+end
+return 1
