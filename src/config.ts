@@ -17,6 +17,8 @@ const EnvSchema = z.object({
   /** Consumer: how long an entry may sit unacknowledged at a dead consumer before another takes it. */
   CONSUMER_CLAIM_IDLE_MS: z.coerce.number().int().min(100).default(30_000),
   CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  /** `1` adds POST /bench/noop, the no-I/O ceiling `coupon bench` measures; off in production. */
+  BENCH_BASELINE: z.enum(['0', '1', 'true', 'false']).default('0'),
 });
 
 export type Config = Readonly<{
@@ -32,6 +34,7 @@ export type Config = Readonly<{
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   consumerClaimIdleMs: number;
   consumerBatchSize: number;
+  benchBaseline: boolean;
 }>;
 
 export class ConfigError extends Error {}
@@ -63,5 +66,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     consumerClaimIdleMs: e.CONSUMER_CLAIM_IDLE_MS,
     consumerBatchSize: e.CONSUMER_BATCH_SIZE,
+    benchBaseline: e.BENCH_BASELINE === '1' || e.BENCH_BASELINE === 'true',
   });
 }

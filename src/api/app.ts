@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Deps } from '../deps.js';
 import { createStrategy, type IssueStrategy } from '../strategies/index.js';
 import { registerErrorHandling } from './error-handler.js';
+import { IssueRequest, SuccessResponse } from './schemas.js';
 import { registerCouponRoutes } from './routes/coupons.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIssueRoutes } from './routes/issue.js';
@@ -35,5 +36,9 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
   registerHealthRoutes(app, deps);
   registerCouponRoutes(app, deps);
   registerIssueRoutes(app, deps, strategy);
+  if (deps.config.benchBaseline) {
+    // The bench's ceiling: same framework, validation and serialisation as /v1/issue, no I/O.
+    app.post('/bench/noop', { schema: { body: IssueRequest, response: { 200: SuccessResponse } } }, async () => ({ isSuccess: true, comment: null }));
+  }
   return app;
 }
