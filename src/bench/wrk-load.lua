@@ -1,0 +1,71 @@
+--[[
+  wrk script of `coupon bench`: one JSON body per request (fresh users per thread by default),
+  responses counted by status and error code, and one JSON summary line for the bench to parse.
+
+  args (after `--`): path, comma-separated coupon ids, users (0 = fresh user per request),
+                     repeat share (0..1), count responses (1/0)
+  Prints: BENCH_JSON {"requests":..,"durationUs":..,"latencyUs":{..},"errors":..,"responses":{..}}
+]]
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  thread:set("stream", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  path = args[1]
+  coupons = {}
+  for id in string.gmatch(args[2], "%d+") do coupons[#coupons + 1] = id end
+  users = tonumber(args[3])
+  repeatShare = tonumber(args[4])
+  counts = {}
+  fresh = 0
+  base = stream * 1000000000
+  math.randomseed(os.time() + stream)
+  if args[5] ~= "1" then response = nil end
+end
+
+function request()
+  counter = counter + 1
+  local user
+  if users > 0 then
+    user = math.random(users)
+  elseif fresh > 0 and repeatShare > 0 and math.random() < repeatShare then
+    user = base + math.random(fresh)
+  else
+    fresh = fresh + 1
+    user = base + fresh
+  end
+  local coupon = coupons[(counter % #coupons) + 1]
+  return wrk.format("POST", path, { ["Content-Type"] = "application/json" },
+    string.format('{"userId":%d,"couponId":%s}', user, coupon))
+end
+
+function response(status, headers, body)
+  local key = tostring(status)
+  if status >= 300 then
+    local code = string.match(body, '"code":"([A-Z_]+)"')
+    if code then key = key .. " " .. code end
+  end
+  counts[key] = (counts[key] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local merged = {}
+  for _, t in ipairs(threads) do
+    local c = t:get("counts")
+    if c then
+      for k, v in pairs(c) do merged[k] = (merged[k] or 0) + v end
+    end
+  end
+  local parts = {}
+  for k, v in pairs(merged) do parts[#parts + 1] = string.format('"%s":%d', k, v) end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests":%d,"durationUs":%d,"latencyUs":{"p50":%d,"p90":%d,"p99":%d,"max":%d},"errors":%d,"responses":{%s}}\n',
+    summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    e.connect + e.read + e.write + e.timeout, table.concat(parts, ",")))
+end

@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import { describe, expect, it } from 'vitest';
+import { spawnCli, startApiProcess } from '../helpers/processes.js';
+import { createTestEnv } from '../helpers/test-env.js';
+
+describe('coupon CLI', () => {
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ ISSUE_STRATEGY: 'optimistic' }, 'ISSUE_STRATEGY'],
+    [{ MYSQL_URL: 'http://nope' }, 'MYSQL_URL'],
+  ])('exits 2 with a one-line message on bad configuration %j', async (env, name) => {
+    const p = spawnCli(['api'], env);
+    expect(await p.exited).toBe(2);
+    const lines = p.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(name);
+  });
+
+  it('migrate creates the database when missing and is idempotent', async () => {
+    const db = `fcfs_test_cli_${randomBytes(4).toString('hex')}`;
+    const env = { MYSQL_URL: `mysql://root@127.0.0.1:3306/${db}` };
+    try {
+      const first = spawnCli(['migrate'], env);
+      expect(await first.exited).toBe(0);
+      expect(first.output()).toContain('applied 1');
+      const second = spawnCli(['migrate'], env);
+      expect(await second.exited).toBe(0);
+      expect(second.output()).toContain('up to date');
+      const conn = await mysql.createConnection({ host: '127.0.0.1', user: 'root', database: db });
+      const [rows] = await conn.query("SHOW INDEX FROM coupon_issues WHERE Key_name = 'uk_coupon_issues_coupon_user'");
+      await conn.end();
+      expect((rows as unknown[]).length).toBe(2); // (coupon_id, user_id)
+    } finally {
+      const conn = await mysql.createConnection({ host: '127.0.0.1', user: 'root' });
+      await conn.query(`DROP DATABASE IF EXISTS \`${db}\``);
+      await conn.end();
+    }
+  });
+
+  it('api shuts down cleanly on SIGTERM', async () => {
+    const t = await createTestEnv();
+    try {
+      const { proc } = await startApiProcess(t.env);
+      expect(await proc.stop('SIGTERM')).toBe(0);
+    } finally {
+      await t.destroy();
+    }
+  });
+});

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { loadConfig } from '../../src/config.js';
+import { countIssues } from '../../src/coupons/coupon.repository.js';
+import { createDeps, type Deps } from '../../src/deps.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
+
+let t: TestEnv;
+let mysqlProxy: TcpProxy;
+let redisProxy: TcpProxy;
+let deps: Deps;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  t = await createTestEnv();
+  mysqlProxy = await new TcpProxy('127.0.0.1', 3306).start();
+  redisProxy = await new TcpProxy('127.0.0.1', 6379).start();
+  const mysqlUrl = new URL(t.env.MYSQL_URL!);
+  mysqlUrl.port = String(mysqlProxy.port);
+  const config = loadConfig({ ...t.env, MYSQL_URL: mysqlUrl.toString(), REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`, ISSUE_STRATEGY: 'redis-lock' });
+  deps = createDeps(config, 'outage-test');
+  app = await buildApp(deps);
+});
+afterAll(async () => {
+  await app?.close();
+  await deps?.close();
+  await mysqlProxy?.cut();
+  await redisProxy?.cut();
+  await t?.destroy();
+});
+
+const issue = (userId: number, couponId: number) =>
+  app.inject({ method: 'POST', url: '/v1/issue', payload: { userId, couponId } });
+
+async function eventually(fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(100);
+  }
+}
+
+describe.each([
+  ['MySQL', () => mysqlProxy],
+  ['Redis', () => redisProxy],
+])('%s out of reach', (_, proxy) => {
+  it('answers 503 UNAVAILABLE (health too), writes nothing, then serves again once it returns', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: 10 });
+    expect((await issue(1, couponId)).statusCode).toBe(200);
+
+    await proxy().cut();
+    const down = await issue(2, couponId);
+    expect(down.statusCode).toBe(503);
+    expect(down.json()).toMatchObject({ isSuccess: false, code: 'UNAVAILABLE' });
+    expect((await app.inject({ url: '/health' })).statusCode).toBe(503);
+
+    await proxy().restore();
+    await eventually(async () => (await app.inject({ url: '/health' })).statusCode === 200);
+    await eventually(async () => (await issue(3, couponId)).statusCode === 200);
+    expect((await issue(2, couponId)).statusCode).toBe(200);
+    // The refused request left no trace: exactly users 1, 2 and 3.
+    expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 3, distinctUsers: 3, issuedQuantity: 3, totalQuantity: 10 });
+  });
+});
