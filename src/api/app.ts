@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.js';
+import { createReserver } from '../reservations/reserve.js';
 import { createStrategy, type IssueStrategy } from '../strategies/index.js';
 import { registerErrorHandling } from './error-handler.js';
 import { IssueRequest, SuccessResponse } from './schemas.js';
@@ -35,7 +36,7 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
   const strategy = opts.strategy ?? createStrategy(deps.config.issueStrategy, deps);
   registerHealthRoutes(app, deps);
   registerCouponRoutes(app, deps);
-  registerIssueRoutes(app, deps, strategy);
+  registerIssueRoutes(app, strategy, createReserver(deps));
   if (deps.config.benchBaseline) {
     // The bench's ceiling: same framework, validation and serialisation as /v1/issue, no I/O.
     app.post('/bench/noop', { schema: { body: IssueRequest, response: { 200: SuccessResponse } } }, async () => ({ isSuccess: true, comment: null }));

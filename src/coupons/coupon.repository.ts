@@ -98,6 +98,14 @@ export async function addIssuedQuantity(db: Queryable, couponId: number, n: numb
   await db.execute('UPDATE coupons SET issued_quantity = issued_quantity + ?, updated_at = ? WHERE id = ?', [n, now, couponId]);
 }
 
+/** Sets the count from the rows themselves (reconcile --repair). */
+export async function recountIssuedQuantity(db: Queryable, couponId: number): Promise<void> {
+  await db.execute(
+    'UPDATE coupons SET issued_quantity = (SELECT COUNT(*) FROM coupon_issues WHERE coupon_id = ?), updated_at = NOW(3) WHERE id = ?',
+    [couponId, couponId],
+  );
+}
+
 /** Throws ER_DUP_ENTRY when the user already has this coupon: the unique key is the last line of defence. */
 export async function insertCouponIssue(db: Queryable, couponId: number, userId: number, dateIssued: Date): Promise<void> {
   await db.execute(

@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js';
 import { CouponIssueNotExistError, CouponNotExistError } from '../errors.js';
 import type { Coupon } from './coupon.js';
 import * as repo from './coupon.repository.js';
+import { publishCouponRules } from '../reservations/coupon-state.js';
 
 export type NewCouponInput = repo.NewCoupon;
 
@@ -13,6 +14,9 @@ export async function createCoupon(deps: Deps, input: NewCouponInput): Promise<C
   const id = await repo.insertCoupon(deps.db, input, deps.now());
   const coupon = await repo.findCouponById(deps.db, id);
   if (!coupon) throw new Error(`coupon ${id} vanished right after its insert`);
+  // MySQL is the record; Redis is loaded from it on first use if this publish fails.
+  await publishCouponRules(deps, coupon).catch((err: unknown) =>
+    deps.log.warn({ couponId: id, err: (err as Error).message }, 'coupon rules not published to redis; loaded on first use'));
   return coupon;
 }
 

@@ -1,0 +1,19 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Deps } from '../../src/deps.js';
+
+/** Waits until a coupon's stream is empty: acknowledged entries are deleted, so empty means all persisted. */
+export async function waitForDrain(deps: Deps, couponId: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await deps.redis.xlen(deps.keys.stream(couponId))) > 0) {
+    if (Date.now() > deadline) throw new Error(`stream of coupon ${couponId} not drained within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+export async function waitUntil(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
