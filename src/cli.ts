@@ -95,6 +95,13 @@ program.command('reconcile')
     }
   });
 
+// coupon bench / coupon demo: defined in src/bench/ (which loads its heavy parts only when run).
+// Imports are hoisted, so keeping them here leaves the bench one block apart from other commands.
+import { benchCommand } from './bench/bench-command.js';
+import { demoCommand } from './bench/demo-command.js';
+program.addCommand(benchCommand(configOrExit));
+program.addCommand(demoCommand(configOrExit));
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`coupon: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);

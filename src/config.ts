@@ -16,6 +16,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Consumer: how long an entry may sit unacknowledged at a dead consumer before another takes it. */
   CONSUMER_CLAIM_IDLE_MS: z.coerce.number().int().min(100).default(30_000),
+  /** A stable name lets a restarted consumer take back its own unacknowledged entries at once. */
+  CONSUMER_NAME: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
   CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   /** `1` adds POST /bench/noop, the no-I/O ceiling `coupon bench` measures; off in production. */
   BENCH_BASELINE: z.enum(['0', '1', 'true', 'false']).default('0'),
@@ -34,6 +36,7 @@ export type Config = Readonly<{
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   consumerClaimIdleMs: number;
   consumerBatchSize: number;
+  consumerName: string | undefined;
   benchBaseline: boolean;
 }>;
 
@@ -66,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     consumerClaimIdleMs: e.CONSUMER_CLAIM_IDLE_MS,
     consumerBatchSize: e.CONSUMER_BATCH_SIZE,
+    consumerName: e.CONSUMER_NAME,
     benchBaseline: e.BENCH_BASELINE === '1' || e.BENCH_BASELINE === 'true',
   });
 }

@@ -79,6 +79,7 @@ export class PersistConsumer {
 
   /** Runs until stop(); resolves once the batch in hand is committed and acknowledged. */
   async run(): Promise<void> {
+    await this.recoverOwnPending();
     let idleMs = 1;
     while (!this.stopping) {
       let handled = 0;
@@ -103,10 +104,32 @@ export class PersistConsumer {
       this.lastClaimAt = Date.now();
       for (const couponId of coupons) handled += await this.reclaim(couponId);
     }
-    const replies = await Promise.all(coupons.map((couponId) => this.readNew(couponId)));
+    const replies = await Promise.all(coupons.map((couponId) => this.read(couponId, '>')));
     const entries = replies.flat();
     if (entries.length) await this.handle(entries);
     return handled + entries.length;
+  }
+
+  /** A consumer restarted under its old name first finishes what it had read but not acknowledged. */
+  private async recoverOwnPending(): Promise<void> {
+    for (;;) {
+      try {
+        const coupons = await this.listActiveCoupons();
+        for (const couponId of coupons) {
+          for (;;) {
+            const own = await this.read(couponId, '0');
+            if (own.length === 0 || this.stopping) break;
+            this.stats.reclaimed += own.length;
+            await this.handle(own);
+          }
+        }
+        return;
+      } catch (err) {
+        this.deps.log.warn({ err: (err as Error).message }, 'recovering own pending entries failed; retrying');
+        await sleep(500);
+        if (this.stopping) return;
+      }
+    }
   }
 
   private async listActiveCoupons(): Promise<number[]> {
@@ -117,9 +140,10 @@ export class PersistConsumer {
     return this.activeCoupons;
   }
 
-  private async readNew(couponId: number): Promise<(Entry | Poison)[]> {
+  /** from '>' reads entries never delivered; '0' re-reads this consumer's own unacknowledged ones. */
+  private async read(couponId: number, from: '>' | '0'): Promise<(Entry | Poison)[]> {
     const reply = (await this.deps.redis.xreadgroup(
-      'GROUP', CONSUMER_GROUP, this.opts.name, 'COUNT', this.opts.batchSize, 'STREAMS', this.deps.keys.stream(couponId), '>',
+      'GROUP', CONSUMER_GROUP, this.opts.name, 'COUNT', this.opts.batchSize, 'STREAMS', this.deps.keys.stream(couponId), from,
     ).catch((err: Error) => {
       if (err.message.includes('NOGROUP')) return null; // stream not created yet (or Redis emptied): nothing to read
       throw err;

@@ -9,7 +9,8 @@ export interface RunningConsumer {
   close(): Promise<void>;
 }
 
-export function startConsumer(config: Config, name = PersistConsumer.defaultName()): RunningConsumer {
+export function startConsumer(config: Config): RunningConsumer {
+  const name = config.consumerName ?? PersistConsumer.defaultName();
   const deps = createDeps(config, 'coupon-consumer');
   const consumer = new PersistConsumer(deps, {
     name,

@@ -25,7 +25,9 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at DATETIME(3) NOT NULL,
         updated_at DATETIME(3) NOT NULL,
         PRIMARY KEY (id),
-        CONSTRAINT chk_coupons_window CHECK (date_issue_end > date_issue_start)
+        CONSTRAINT chk_coupons_window CHECK (date_issue_end > date_issue_start),
+        -- MySQL's own guard on the count: a bug upstream fails its transaction instead of over-issuing.
+        CONSTRAINT chk_coupons_issued_within_total CHECK (total_quantity IS NULL OR issued_quantity <= total_quantity)
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
       // No foreign key to coupons on purpose: its shared lock on the hot coupon row
       // would deadlock against the conditional UPDATE of concurrent issues.

@@ -34,6 +34,8 @@ afterAll(async () => {
 
 const issue = (userId: number, couponId: number) =>
   app.inject({ method: 'POST', url: '/v1/issue', payload: { userId, couponId } });
+const issueAsync = (userId: number, couponId: number) =>
+  app.inject({ method: 'POST', url: '/v1/issue-async', payload: { userId, couponId } });
 
 async function eventually(fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -63,5 +65,32 @@ describe.each([
     expect((await issue(2, couponId)).statusCode).toBe(200);
     // The refused request left no trace: exactly users 1, 2 and 3.
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 3, distinctUsers: 3, issuedQuantity: 3, totalQuantity: 10 });
+  });
+});
+
+describe('the async path', () => {
+  it('answers 503 while Redis is out of reach, reserving nothing, and 202 once it returns', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: 10 });
+    expect((await issueAsync(1, couponId)).statusCode).toBe(202);
+    await redisProxy.cut();
+    const down = await issueAsync(2, couponId);
+    expect(down.statusCode).toBe(503);
+    expect(down.json()).toMatchObject({ isSuccess: false, code: 'UNAVAILABLE' });
+    await redisProxy.restore();
+    await eventually(async () => (await issueAsync(2, couponId)).statusCode === 202);
+    expect((await t.deps.redis.hkeys(t.deps.keys.users(couponId))).sort()).toEqual(['1', '2']);
+  });
+
+  it('keeps accepting while MySQL is out of reach: the hot path never touches it', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: 10 });
+    expect((await issueAsync(1, couponId)).statusCode).toBe(202); // loads the coupon into Redis
+    await mysqlProxy.cut();
+    try {
+      expect((await issueAsync(2, couponId)).statusCode).toBe(202);
+      expect((await issueAsync(2, couponId)).json().code).toBe('DUPLICATED_COUPON_ISSUE');
+    } finally {
+      await mysqlProxy.restore();
+    }
+    expect(await t.deps.redis.xlen(t.deps.keys.stream(couponId))).toBe(2);
   });
 });

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { PersistConsumer } from '../../src/consumer/persist-consumer.js';
+import { countIssues } from '../../src/coupons/coupon.repository.js';
+import { createDeps } from '../../src/deps.js';
+import { CONSUMER_GROUP } from '../../src/redis/keys.js';
+import { publishCouponRules, reconcileCoupon } from '../../src/reservations/coupon-state.js';
+import { createReserver } from '../../src/reservations/reserve.js';
+import { waitForDrain, waitUntil } from '../helpers/drain.js';
+import { spawnCli, type CliProcess } from '../helpers/processes.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
+
+let t: TestEnv;
+beforeAll(async () => { t = await createTestEnv(); });
+afterAll(async () => { await t?.destroy(); });
+
+const TOTAL = 20_000;
+
+/** A sold-out coupon whose TOTAL reservations all wait in the stream: a drain long enough to interrupt. */
+async function reservedCoupon(): Promise<number> {
+  const couponId = await insertTestCoupon(t.deps, { total: TOTAL });
+  const reserver = createReserver(t.deps);
+  for (let from = 1; from <= TOTAL; from += 2000) {
+    await Promise.all(Array.from({ length: 2000 }, (_, i) => reserver.reserve(couponId, from + i)));
+  }
+  expect(await t.deps.redis.xlen(t.deps.keys.stream(couponId))).toBe(TOTAL);
+  return couponId;
+}
+
+const rowsOf = async (couponId: number) => (await countIssues(t.deps.db, couponId)).rows;
+
+async function expectExact(couponId: number): Promise<void> {
+  expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: TOTAL, distinctUsers: TOTAL, issuedQuantity: TOTAL, totalQuantity: TOTAL });
+  const pending = (await t.deps.redis.xpending(t.deps.keys.stream(couponId), CONSUMER_GROUP)) as [number, ...unknown[]];
+  expect(Number(pending[0])).toBe(0);
+  expect(await reconcileCoupon(t.deps, couponId)).toMatchObject({ inAgreement: true, reservedNotPersisted: [], persistedNotReserved: [] });
+  expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
+}
+
+/** Starts a consumer process and kills it with SIGKILL once it has persisted some but not all rows. */
+async function killMidDrain(couponId: number, env: Record<string, string>): Promise<number> {
+  const first = spawnCli(['consumer'], { ...t.env, CONSUMER_BATCH_SIZE: '100', ...env });
+  await waitUntil('first rows persisted', async () => (await rowsOf(couponId)) >= 1000, 30_000);
+  first.child.kill('SIGKILL');
+  expect(await first.exited).toBe('SIGKILL');
+  const atKill = await rowsOf(couponId);
+  expect(atKill).toBeLessThan(TOTAL); // truly mid-drain, or the test proves nothing
+  return atKill;
+}
+
+async function drainWith(proc: CliProcess, couponId: number): Promise<void> {
+  try {
+    await waitForDrain(t.deps, couponId, 60_000);
+  } finally {
+    expect(await proc.stop('SIGTERM')).toBe(0);
+  }
+}
+
+describe('consumer killed with SIGKILL in the middle of the drain', () => {
+  it('restarted under the same name, it takes back its own pending entries: exact result', async () => {
+    const couponId = await reservedCoupon();
+    await killMidDrain(couponId, { CONSUMER_NAME: 'worker-1', CONSUMER_CLAIM_IDLE_MS: '600000' });
+    await drainWith(spawnCli(['consumer'], { ...t.env, CONSUMER_NAME: 'worker-1', CONSUMER_CLAIM_IDLE_MS: '600000' }), couponId);
+    await expectExact(couponId);
+  });
+
+  it('replaced by a second consumer, that one reclaims the dead one\'s entries (XAUTOCLAIM): exact result', async () => {
+    const couponId = await reservedCoupon();
+    await killMidDrain(couponId, { CONSUMER_NAME: 'doomed' });
+    await drainWith(spawnCli(['consumer'], { ...t.env, CONSUMER_NAME: 'survivor', CONSUMER_CLAIM_IDLE_MS: '1000' }), couponId);
+    await expectExact(couponId);
+  });
+
+  it('two consumers share the drain without doubling anything', async () => {
+    const couponId = await reservedCoupon();
+    const env = { ...t.env, CONSUMER_BATCH_SIZE: '200' };
+    const a = spawnCli(['consumer'], env);
+    const b = spawnCli(['consumer'], env);
+    await waitForDrain(t.deps, couponId, 60_000);
+    expect(await a.stop()).toBe(0);
+    expect(await b.stop()).toBe(0);
+    await expectExact(couponId);
+  });
+});
+
+describe('MySQL out of reach during the drain', () => {
+  it('keeps the batch, waits, and after MySQL returns has lost and doubled nothing', async () => {
+    const couponId = await reservedCoupon();
+    const proxy = await new TcpProxy('127.0.0.1', 3306).start();
+    const mysqlUrl = new URL(t.env.MYSQL_URL!);
+    mysqlUrl.port = String(proxy.port);
+    const deps = createDeps(loadConfig({ ...t.env, MYSQL_URL: mysqlUrl.toString() }), 'outage-consumer');
+    const consumer = new PersistConsumer(deps, { name: 'outage', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
+    const running = consumer.run();
+    try {
+      await waitUntil('first rows persisted', async () => (await rowsOf(couponId)) >= 1000);
+      await proxy.cut();
+      const atCut = await rowsOf(couponId);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await rowsOf(couponId)).toBe(atCut);
+      expect(atCut).toBeLessThan(TOTAL);
+      await proxy.restore();
+      await waitForDrain(t.deps, couponId, 60_000);
+    } finally {
+      consumer.stop();
+      await running;
+      await deps.close();
+      await proxy.cut();
+    }
+    await expectExact(couponId);
+  });
+});
+
+describe('entries that can never be persisted', () => {
+  it('parks a malformed entry in the dead-letter stream and persists the rest', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: 10 });
+    const reserver = createReserver(t.deps);
+    await reserver.reserve(couponId, 1);
+    await t.deps.redis.xadd(t.deps.keys.stream(couponId), '*', 'u', 'not-a-user', 't', 'x');
+    await reserver.reserve(couponId, 2);
+    const consumer = new PersistConsumer(t.deps, { name: 'poison', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
+    const running = consumer.run();
+    await waitForDrain(t.deps, couponId);
+    consumer.stop();
+    await running;
+    expect((await countIssues(t.deps.db, couponId)).rows).toBe(2);
+    const dead = await t.deps.redis.xrange(t.deps.keys.deadLetter, '-', '+');
+    const mine = dead.filter(([, f]) => f[f.indexOf('couponId') + 1] === String(couponId));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]![1].join(' ')).toContain('malformed');
+    await t.deps.redis.del(t.deps.keys.deadLetter);
+  });
+
+  it('refuses, through MySQL\'s CHECK, entries beyond the total that bypassed the script; dead-letters only those', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: 2 });
+    const coupon = { id: couponId, totalQuantity: 2, dateIssueStart: new Date(0), dateIssueEnd: new Date(Date.now() + 60_000) };
+    await publishCouponRules(t.deps, coupon);
+    // Three entries for a coupon of two, written around the script (as a bug would).
+    for (const u of [1, 2, 3]) await t.deps.redis.xadd(t.deps.keys.stream(couponId), '*', 'u', String(u), 't', String(Date.now()));
+    const consumer = new PersistConsumer(t.deps, { name: 'check', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 2, maxDeliveries: 5 });
+    const running = consumer.run();
+    await waitForDrain(t.deps, couponId);
+    consumer.stop();
+    await running;
+    expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 2, distinctUsers: 2, issuedQuantity: 2, totalQuantity: 2 });
+    expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(1);
+    await t.deps.redis.del(t.deps.keys.deadLetter);
+  });
+});

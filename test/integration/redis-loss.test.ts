@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { loadConfig } from '../../src/config.js';
+import { PersistConsumer } from '../../src/consumer/persist-consumer.js';
+import { countIssues } from '../../src/coupons/coupon.repository.js';
+import { createDeps, type Deps } from '../../src/deps.js';
+import { reconcileCoupon } from '../../src/reservations/coupon-state.js';
+import { waitForDrain } from '../helpers/drain.js';
+import { fireIssues, floodBodies } from '../helpers/load.js';
+import { startPrivateRedis } from '../helpers/private-redis.js';
+import { spawnCli } from '../helpers/processes.js';
+import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
+
+let t: TestEnv;
+let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
+let deps: Deps;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  redis = await startPrivateRedis();
+  t = await createTestEnv();
+  env = { ...t.env, REDIS_URL: redis.url };
+  deps = createDeps(loadConfig(env), 'redis-loss');
+});
+afterAll(async () => {
+  await deps?.close();
+  await t?.destroy();
+  await redis?.stop();
+});
+
+const TOTAL = 50;
+
+/** Floods a coupon through the async path until sold out and drains it into MySQL. */
+async function soldOutAndPersisted(): Promise<number> {
+  const couponId = await insertTestCoupon(t.deps, { total: TOTAL });
+  const app = await buildApp(deps);
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const load = await fireIssues([url], '/v1/issue-async', floodBodies(couponId, 300, 100));
+    expect(load.outcomes['202']).toBe(TOTAL);
+  } finally {
+    await app.close();
+  }
+  const consumer = new PersistConsumer(deps, { name: 'loss', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
+  const running = consumer.run();
+  await waitForDrain(deps, couponId);
+  consumer.stop();
+  await running;
+  expect((await countIssues(t.deps.db, couponId)).rows).toBe(TOTAL);
+  return couponId;
+}
+
+async function winnersOf(couponId: number): Promise<number[]> {
+  const [rows] = (await t.deps.db.query('SELECT user_id FROM coupon_issues WHERE coupon_id = ? ORDER BY user_id', [couponId])) as unknown as [{ user_id: number }[]];
+  return rows.map((r) => Number(r.user_id));
+}
+
+describe('Redis emptied (FLUSHALL) after the event sold out', () => {
+  it('a fresh API rebuilds from MySQL on first use: new users are refused as sold out, winners as duplicates', async () => {
+    const couponId = await soldOutAndPersisted();
+    const winners = await winnersOf(couponId);
+    await deps.redis.flushall();
+
+    const app: FastifyInstance = await buildApp(deps); // a restarted API: nothing cached
+    try {
+      const post = (userId: number) => app.inject({ method: 'POST', url: '/v1/issue-async', payload: { userId, couponId } });
+      const stranger = await post(999_999);
+      expect(stranger.statusCode).toBe(409);
+      expect(stranger.json().code).toBe('INVALID_COUPON_ISSUE_QUANTITY');
+      for (const w of winners.slice(0, 5)) expect((await post(w)).json().code).toBe('DUPLICATED_COUPON_ISSUE');
+      const status = await app.inject({ url: `/v1/coupons/${couponId}/issues/${winners[0]}` });
+      expect(status.json()).toMatchObject({ status: 'ISSUED' });
+    } finally {
+      await app.close();
+    }
+    expect(await deps.redis.hlen(deps.keys.users(couponId))).toBe(TOTAL);
+    expect(await reconcileCoupon(deps, couponId)).toMatchObject({ inAgreement: true, redisCount: TOTAL, mysqlRows: TOTAL });
+    expect((await countIssues(t.deps.db, couponId)).rows).toBe(TOTAL);
+  });
+
+  it('coupon reconcile reports the loss (exit 1) and --repair rebuilds Redis from MySQL (exit 0)', async () => {
+    const couponId = await soldOutAndPersisted();
+    await deps.redis.flushall();
+
+    const report = spawnCli(['reconcile', String(couponId), '--json'], env);
+    expect(await report.exited).toBe(1);
+    const before = JSON.parse(report.output());
+    expect(before).toMatchObject({ inAgreement: false, rulesInRedis: 'missing', redisCount: 0, mysqlRows: TOTAL });
+    expect(before.persistedNotReserved).toHaveLength(TOTAL);
+
+    const repair = spawnCli(['reconcile', String(couponId), '--repair'], env);
+    expect(await repair.exited).toBe(0);
+    expect(repair.output()).toContain('repaired');
+
+    const after = spawnCli(['reconcile', String(couponId)], env);
+    expect(await after.exited).toBe(0);
+    expect(after.output()).toContain('Redis and MySQL agree');
+    const reserved = await deps.redis.hkeys(deps.keys.users(couponId));
+    expect(reserved.map(Number).sort((a, b) => a - b)).toEqual(await winnersOf(couponId));
+  });
+});
