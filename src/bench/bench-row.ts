@@ -1,0 +1,125 @@
+import { succeededOf } from './response-counters.cjs';
+import type { LatencyMs, LoadResult } from './load-result.js';
+import { round } from './load-result.js';
+import type { BenchStrategy, ScenarioPlan, StrategyTarget } from './scenarios.js';
+import type { Drain, Outcome } from './verify.js';
+
+/** One line of the report and one object of --json: a strategy under a scenario. */
+export interface BenchRow {
+  readonly strategy: BenchStrategy;
+  readonly scenario: string;
+  readonly model: 'closed' | 'open';
+  readonly generator: string;
+  readonly connections: number;
+  readonly rate: number | null;
+  readonly durationSec: number;
+  readonly requests: number;
+  readonly requestsPerSec: number;
+  readonly latencyMs: LatencyMs;
+  readonly responses: Readonly<Record<string, number>>;
+  /** Requests with no HTTP answer (connection errors, timeouts). */
+  readonly errors: number;
+  /** 2xx answers: users told they got the coupon. */
+  readonly succeeded: number;
+  readonly coupons: number;
+  /** Units on offer over the scenario's coupons. */
+  readonly quantity: number;
+  /** null where nothing is written (baseline). */
+  readonly issuedInMysql: number | null;
+  readonly overIssued: number | null;
+  readonly duplicates: number | null;
+  readonly counterDrift: number | null;
+  /** Issues per second over the rows' date_issued span: the phase before the stock ran out. */
+  readonly issuingPerSec: number | null;
+  /** Async path only: units reserved in Redis, whether Redis and MySQL agree after the drain. */
+  readonly redisReserved: number | null;
+  readonly redisMysqlAgree: boolean | null;
+  readonly consumer: 'live' | 'held' | null;
+  /** Rows written after the load ended, and how fast; with a held consumer, its whole-run drain. */
+  readonly drainBacklog: number | null;
+  readonly drainRowsPerSec: number | null;
+  readonly ratioToBaseline: number | null;
+  /** null: not judged (baseline, `none`). */
+  readonly exact: boolean | null;
+  readonly failures: readonly string[];
+}
+
+export interface RowInput {
+  readonly strategy: BenchStrategy;
+  readonly target: StrategyTarget;
+  readonly plan: ScenarioPlan;
+  readonly load: LoadResult;
+  readonly connections: number;
+  readonly rate: number | null;
+  readonly outcome: Outcome | null;
+  readonly drain: Drain | null;
+  readonly consumer: 'live' | 'held' | null;
+}
+
+/** What "exact" means, checked against MySQL and Redis rather than the responses alone. */
+export function findFailures(input: RowInput): string[] {
+  const { outcome: o, load, plan, drain } = input;
+  if (!o) return [];
+  const failures: string[] = [];
+  const succeeded = succeededOf(load.responses);
+  const soldOut = load.responses['409 INVALID_COUPON_ISSUE_QUANTITY'] ?? 0;
+  if (o.overIssued > 0) failures.push(`over-issued ${o.overIssued}`);
+  if (o.duplicates > 0) failures.push(`${o.duplicates} duplicate rows`);
+  // Requests with no counted answer may have been issued: those that failed, and in the closed
+  // model those still in flight on each connection when the generator stopped at the deadline.
+  const uncounted = load.errors + (input.rate === null ? input.connections : 0);
+  if (o.rows < succeeded || o.rows > succeeded + uncounted) failures.push(`${succeeded} told success but ${o.rows} rows in MySQL`);
+  if (o.counterDrift !== 0) failures.push(`issued_quantity off by ${o.counterDrift}`);
+  if (plan.couponCount === 1 && soldOut > 0 && o.couponsNotFull > 0) failures.push(`answered sold out with only ${o.rows} of ${o.total} issued`);
+  if (input.target.needsConsumer) {
+    if (drain && !drain.drained) failures.push('consumer did not drain in time');
+    if (o.redisReserved !== o.rows) failures.push(`Redis holds ${o.redisReserved} reservations, MySQL ${o.rows} rows`);
+    if (o.streamLeft > 0) failures.push(`${o.streamLeft} stream entries left`);
+  }
+  return failures;
+}
+
+export function buildRow(input: RowInput): BenchRow {
+  const { load, outcome: o, drain, plan, target } = input;
+  const failures = findFailures(input);
+  const requests = Object.values(load.responses).reduce((a, b) => a + b, 0);
+  return {
+    strategy: input.strategy,
+    scenario: plan.name,
+    model: input.rate === null ? 'closed' : 'open',
+    generator: load.generator,
+    connections: input.connections,
+    rate: input.rate,
+    durationSec: round(load.durationSec, 2),
+    requests,
+    requestsPerSec: load.requestsPerSec,
+    latencyMs: load.latencyMs,
+    responses: load.responses,
+    errors: load.errors,
+    succeeded: succeededOf(load.responses),
+    coupons: plan.couponCount,
+    quantity: plan.couponCount * plan.quantityPerCoupon,
+    issuedInMysql: o?.rows ?? null,
+    overIssued: o?.overIssued ?? null,
+    duplicates: o?.duplicates ?? null,
+    counterDrift: o?.counterDrift ?? null,
+    issuingPerSec: o && o.issuingMs !== null && o.issuingMs > 0 ? round((o.rows / o.issuingMs) * 1000, 0) : null,
+    redisReserved: target.needsConsumer && o ? o.redisReserved : null,
+    redisMysqlAgree: target.needsConsumer && o ? o.redisReserved === o.rows && o.streamLeft === 0 : null,
+    consumer: input.consumer,
+    drainBacklog: drain?.backlog ?? null,
+    // Below ~50 ms the 5 ms polling makes a rate meaningless.
+    drainRowsPerSec: drain && drain.drained && drain.backlog > 0 && drain.ms >= 50 ? round((drain.backlog / drain.ms) * 1000, 0) : null,
+    ratioToBaseline: null,
+    exact: o && target.mustBeExact ? failures.length === 0 : null,
+    failures,
+  };
+}
+
+/** Each row's requests/s over the baseline's in the same scenario of the same run. */
+export function withBaselineRatios(rows: readonly BenchRow[]): BenchRow[] {
+  return rows.map((r) => {
+    const base = rows.find((b) => b.strategy === 'baseline' && b.scenario === r.scenario);
+    return { ...r, ratioToBaseline: base && base.requestsPerSec > 0 ? round(r.requestsPerSec / base.requestsPerSec, 3) : null };
+  });
+}

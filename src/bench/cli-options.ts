@@ -1,0 +1,31 @@
+import { InvalidArgumentError } from 'commander';
+
+export function positiveInt(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+export function nonNegativeNumber(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
+  return n;
+}
+
+export function share(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('must be a number in [0, 1)');
+  return n;
+}
+
+/** Parses "a,b" against the allowed names; "all" means every one. */
+export function listOf<T extends string>(allowed: readonly T[]) {
+  return (raw: string): T[] => {
+    if (raw === 'all') return [...allowed];
+    const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = names.filter((n) => !(allowed as readonly string[]).includes(n));
+    if (bad.length || names.length === 0) throw new InvalidArgumentError(`expected a comma list of ${allowed.join(', ')} (got ${raw})`);
+    // Keep the canonical order: baseline first, so every later row has its ceiling measured.
+    return allowed.filter((a) => names.includes(a));
+  };
+}

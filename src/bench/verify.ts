@@ -1,0 +1,138 @@
+import type { RowDataPacket } from 'mysql2/promise';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createPool, type Pool } from '../db/pool.js';
+import { createRedis, type Redis } from '../redis/client.js';
+import { createKeys, type Keys } from '../redis/keys.js';
+
+/** Reads the outcome of a scenario straight from MySQL and Redis, never through the service under test. */
+export interface Store {
+  readonly db: Pool;
+  readonly redis: Redis;
+  readonly keys: Keys;
+  close(): Promise<void>;
+}
+
+export function openStore(mysqlUrl: string, redisUrl: string, prefix: string): Store {
+  const db = createPool(mysqlUrl, 4);
+  const redis = createRedis(redisUrl, 'coupon-bench');
+  redis.on('error', () => {}); // failures surface on the commands themselves
+  return {
+    db,
+    redis,
+    keys: createKeys(prefix),
+    async close() {
+      await Promise.allSettled([db.end(), redis.quit()]);
+    },
+  };
+}
+
+export interface Outcome {
+  /** Units on offer, summed over the scenario's coupons. */
+  readonly total: number;
+  /** Rows in coupon_issues: what users really hold. */
+  readonly rows: number;
+  /** Rows beyond each coupon's total, summed. */
+  readonly overIssued: number;
+  /** Rows for a (coupon, user) pair already holding one. The unique key makes this 0 unless it is dropped. */
+  readonly duplicates: number;
+  /** coupons.issued_quantity minus rows, summed: the counter's lost (negative) or phantom updates. */
+  readonly counterDrift: number;
+  /** Coupons whose rows fall short of their total. */
+  readonly couponsNotFull: number;
+  /** Units reserved in Redis (HLEN of the users hashes) and entries left in the streams; async path only. */
+  readonly redisReserved: number;
+  readonly streamLeft: number;
+  /** date_issued span of the rows: the issuing phase as the server saw it. */
+  readonly issuingMs: number | null;
+}
+
+interface CouponOutcomeRow extends RowDataPacket {
+  total: number | null;
+  issued: number;
+  rows_: number;
+  pairs: number;
+  first_at: Date | null;
+  last_at: Date | null;
+}
+
+export async function readOutcome(store: Store, couponIds: readonly number[]): Promise<Outcome> {
+  const [rows] = await store.db.query<CouponOutcomeRow[]>(
+    `SELECT c.total_quantity AS total, c.issued_quantity AS issued, COUNT(i.id) AS rows_,
+            COUNT(DISTINCT i.user_id) AS pairs, MIN(i.date_issued) AS first_at, MAX(i.date_issued) AS last_at
+       FROM coupons c LEFT JOIN coupon_issues i ON i.coupon_id = c.id
+      WHERE c.id IN (?) GROUP BY c.id`,
+    [couponIds],
+  );
+  const redis = await readRedis(store, couponIds);
+  let first = Infinity;
+  let last = -Infinity;
+  const o = { total: 0, rows: 0, overIssued: 0, duplicates: 0, counterDrift: 0, couponsNotFull: 0 };
+  for (const r of rows) {
+    const total = Number(r.total ?? 0);
+    const n = Number(r.rows_);
+    o.total += total;
+    o.rows += n;
+    o.overIssued += Math.max(0, n - total);
+    o.duplicates += n - Number(r.pairs);
+    o.counterDrift += Number(r.issued) - n;
+    if (n < total) o.couponsNotFull++;
+    if (r.first_at) first = Math.min(first, r.first_at.getTime());
+    if (r.last_at) last = Math.max(last, r.last_at.getTime());
+  }
+  return { ...o, ...redis, issuingMs: o.rows > 1 ? last - first : null };
+}
+
+async function readRedis(store: Store, couponIds: readonly number[]): Promise<{ redisReserved: number; streamLeft: number }> {
+  const pipe = store.redis.pipeline();
+  for (const id of couponIds) {
+    pipe.hlen(store.keys.users(id));
+    pipe.xlen(store.keys.stream(id));
+  }
+  const replies = (await pipe.exec()) ?? [];
+  let redisReserved = 0;
+  let streamLeft = 0;
+  replies.forEach(([err, value], i) => {
+    if (err) throw err;
+    if (i % 2 === 0) redisReserved += Number(value);
+    else streamLeft += Number(value);
+  });
+  return { redisReserved, streamLeft };
+}
+
+async function countRows(store: Store, couponIds: readonly number[]): Promise<number> {
+  const [rows] = await store.db.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM coupon_issues WHERE coupon_id IN (?)', [couponIds]);
+  return Number(rows[0]?.['n'] ?? 0);
+}
+
+export interface Drain {
+  readonly drained: boolean;
+  /** Rows still to write when the wait began. */
+  readonly backlog: number;
+  readonly ms: number;
+}
+
+/**
+ * Waits until every unit reserved in Redis is a row in MySQL and the streams are empty: the
+ * consumer has caught up. Polls every few milliseconds, so the timing is good to about that.
+ */
+export async function waitForDrain(store: Store, couponIds: readonly number[], timeoutMs: number): Promise<Drain> {
+  const start = performance.now();
+  let backlog: number | undefined;
+  for (;;) {
+    const [{ redisReserved, streamLeft }, rows] = await Promise.all([readRedis(store, couponIds), countRows(store, couponIds)]);
+    backlog ??= Math.max(0, redisReserved - rows);
+    if (rows >= redisReserved && streamLeft === 0) return { drained: true, backlog, ms: performance.now() - start };
+    if (performance.now() - start > timeoutMs) return { drained: false, backlog, ms: performance.now() - start };
+    await sleep(5);
+  }
+}
+
+/** Deletes every key under the bench's own prefix (it is unique to the run, so nothing else matches). */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
