@@ -1,0 +1,37 @@
+import { Command } from 'commander';
+import type { Config } from '../config.js';
+import { positiveInt, share } from './cli-options.js';
+
+interface DemoFlags {
+  strategy: string;
+  quantity: number;
+  requests: number;
+  repeatShare: number;
+  connections: number;
+  url?: string;
+  database: string;
+}
+
+/** `coupon demo`: the newcomer's first run, in a few lines. */
+export function demoCommand(config: () => Config): Command {
+  return new Command('demo')
+    .description('create a coupon event on the local services, flood it, and show it was issued exactly')
+    .option('--strategy <name>', 'redis-async, or a sync strategy: mysql-atomic, mysql-lock, redis-lock, process-lock, none', 'redis-async')
+    .option('--quantity <n>', 'coupons in the event', positiveInt, 100)
+    .option('--requests <n>', 'requests in the flood', positiveInt, 2000)
+    .option('--repeat-share <share>', 'share of requests by a user who already asked', share, 0.1)
+    .option('--connections <n>', 'concurrent connections', positiveInt, 64)
+    .option('--url <url>', 'use a running API instead of starting one (verified through MYSQL_URL, REDIS_KEY_PREFIX)')
+    .option('--database <name>', 'database the demo recreates for the service it starts (kept afterwards)', 'fcfs_demo')
+    .action(async (flags: DemoFlags) => {
+      const c = config();
+      const { runDemo, describeDemo } = await import('./demo.js');
+      const result = await runDemo({
+        strategy: flags.strategy, quantity: flags.quantity, requests: flags.requests, repeatShare: flags.repeatShare,
+        connections: flags.connections, url: flags.url, database: flags.database, mysqlUrl: c.mysqlUrl, redisUrl: c.redisUrl,
+        redisKeyPrefix: c.redisKeyPrefix, adminToken: c.adminToken, log: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(`${describeDemo(result, flags.quantity)}\n`);
+      if (!result.exact) process.exitCode = 1;
+    });
+}
