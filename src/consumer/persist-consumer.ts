@@ -15,6 +15,8 @@ export interface ConsumerOptions {
   readonly maxAttempts: number;
   /** An entry delivered this many times (its consumers kept dying on it) is dead-lettered without another try. */
   readonly maxDeliveries: number;
+  /** How often finished coupons are dropped from the polling list (default 30 s). */
+  readonly pruneEveryMs?: number;
 }
 
 interface Entry {
@@ -39,6 +41,9 @@ export interface ConsumerStats {
   reclaimed: number;
 }
 
+const PRUNE_EVERY_MS = 30_000;
+const PRUNE_GRACE_MS = 60_000;
+
 type StreamReply = [string, [string, string[]][]][] | null;
 
 function parseEntry(couponId: number, id: string, fields: string[]): Entry | Poison {
@@ -53,6 +58,16 @@ function parseEntry(couponId: number, id: string, fields: string[]): Entry | Poi
 
 const isPoison = (e: Entry | Poison): e is Poison => 'reason' in e;
 
+function groupByCoupon<T extends { couponId: number }>(entries: readonly T[]): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const e of entries) {
+    const group = groups.get(e.couponId);
+    if (group) group.push(e);
+    else groups.set(e.couponId, [e]);
+  }
+  return groups;
+}
+
 /**
  * Drains the coupons' reservation streams into MySQL through a consumer group. An entry is
  * acknowledged (and deleted) only after its batch committed, so a crash replays at most the batch
@@ -62,9 +77,12 @@ const isPoison = (e: Entry | Poison): e is Poison => 'reason' in e;
 export class PersistConsumer {
   readonly stats: ConsumerStats = { persisted: 0, duplicatesSkipped: 0, deadLettered: 0, batches: 0, reclaimed: 0 };
   private stopping = false;
+  /** Acknowledgements of committed batches still on their way; they overlap the next batch's work. */
+  private readonly acks = new Set<Promise<void>>();
   private activeCoupons: number[] = [];
   private activeCouponsReadAt = 0;
   private lastClaimAt = 0;
+  private lastPruneAt = Date.now();
 
   constructor(private readonly deps: Deps, private readonly opts: ConsumerOptions) {}
 
@@ -93,6 +111,7 @@ export class PersistConsumer {
       idleMs = handled > 0 ? 1 : Math.min(idleMs * 2, 50);
       if (handled === 0 && !this.stopping) await sleep(idleMs);
     }
+    await Promise.all(this.acks);
   }
 
   /** One round: reclaim what dead consumers left, read new entries, persist them. Returns how many entries it handled. */
@@ -108,6 +127,22 @@ export class PersistConsumer {
     const entries = replies.flat();
     if (entries.length) await this.handle(entries);
     return handled + entries.length;
+  }
+
+  /**
+   * Stops polling coupons whose window closed a while ago and whose stream is empty: the script
+   * refuses after the end, so nothing more can arrive (the grace covers clock skew between APIs).
+   */
+  private async pruneFinishedCoupons(): Promise<void> {
+    for (const couponId of this.activeCoupons) {
+      const [end, queued] = await Promise.all([
+        this.deps.redis.hget(this.deps.keys.rules(couponId), 'end'),
+        this.deps.redis.xlen(this.deps.keys.stream(couponId)),
+      ]);
+      if (end !== null && queued === 0 && Number(end) + PRUNE_GRACE_MS < Date.now()) {
+        await this.deps.redis.srem(this.deps.keys.activeCoupons, String(couponId));
+      }
+    }
   }
 
   /** A consumer restarted under its old name first finishes what it had read but not acknowledged. */
@@ -133,6 +168,11 @@ export class PersistConsumer {
   }
 
   private async listActiveCoupons(): Promise<number[]> {
+    if (Date.now() - this.lastPruneAt > (this.opts.pruneEveryMs ?? PRUNE_EVERY_MS)) {
+      this.lastPruneAt = Date.now();
+      await this.pruneFinishedCoupons();
+      this.activeCouponsReadAt = 0;
+    }
     if (Date.now() - this.activeCouponsReadAt > 1000) {
       this.activeCoupons = (await this.deps.redis.smembers(this.deps.keys.activeCoupons)).map(Number);
       this.activeCouponsReadAt = Date.now();
@@ -219,17 +259,23 @@ export class PersistConsumer {
         return;
       }
     }
-    await this.acknowledge(entries);
+    this.acknowledgeInBackground(entries);
+  }
+
+  /**
+   * Safe to leave unawaited: the batch is committed. Should the ack fail, the entries stay pending,
+   * are reclaimed and replayed, and the unique key makes the replay a no-op.
+   */
+  private acknowledgeInBackground(entries: readonly Entry[]): void {
+    const ack: Promise<void> = this.acknowledge(entries)
+      .catch((err: Error) => this.deps.log.warn({ err: err.message }, 'ack failed; entries will be reclaimed and replayed harmlessly'))
+      .finally(() => this.acks.delete(ack));
+    this.acks.add(ack);
   }
 
   /** One transaction for the whole batch: multi-row INSERT per coupon, and each coupon's count in step. */
   private async persist(entries: readonly Entry[]): Promise<void> {
-    const byCoupon = new Map<number, Entry[]>();
-    for (const e of entries) {
-      const list = byCoupon.get(e.couponId) ?? [];
-      list.push(e);
-      byCoupon.set(e.couponId, list);
-    }
+    const byCoupon = groupByCoupon(entries);
     let inserted = 0;
     await withTransaction(this.deps.db, async (tx) => {
       inserted = 0;
@@ -247,9 +293,8 @@ export class PersistConsumer {
   }
 
   private async acknowledge(entries: readonly (Entry | Poison)[]): Promise<void> {
-    const byCoupon = new Map<number, string[]>();
-    for (const e of entries) byCoupon.set(e.couponId, [...(byCoupon.get(e.couponId) ?? []), e.id]);
-    for (const [couponId, ids] of byCoupon) {
+    for (const [couponId, group] of groupByCoupon(entries)) {
+      const ids = group.map((e) => e.id);
       await this.deps.redis.ackEntries(this.deps.keys.stream(couponId), CONSUMER_GROUP, ...ids);
     }
   }

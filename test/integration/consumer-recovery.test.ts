@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { PersistConsumer } from '../../src/consumer/persist-consumer.js';
-import { countIssues } from '../../src/coupons/coupon.repository.js';
+import { countIssues, findCouponById } from '../../src/coupons/coupon.repository.js';
 import { createDeps } from '../../src/deps.js';
 import { CONSUMER_GROUP } from '../../src/redis/keys.js';
 import { publishCouponRules, reconcileCoupon } from '../../src/reservations/coupon-state.js';
@@ -146,5 +146,21 @@ describe('entries that can never be persisted', () => {
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 2, distinctUsers: 2, issuedQuantity: 2, totalQuantity: 2 });
     expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(1);
     await t.deps.redis.del(t.deps.keys.deadLetter);
+  });
+});
+
+describe('the polling list', () => {
+  it('drops a coupon whose window closed over a minute ago once its stream is empty, and keeps open ones', async () => {
+    const finished = await insertTestCoupon(t.deps, { total: 5, start: new Date(Date.now() - 3_600_000), end: new Date(Date.now() - 120_000) });
+    const open = await insertTestCoupon(t.deps, { total: 5 });
+    for (const id of [finished, open]) {
+      await publishCouponRules(t.deps, (await findCouponById(t.deps.db, id))!);
+    }
+    const consumer = new PersistConsumer(t.deps, { name: 'prune', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5, pruneEveryMs: 10 });
+    const running = consumer.run();
+    await waitUntil('finished coupon pruned', async () => !(await t.deps.redis.sismember(t.deps.keys.activeCoupons, String(finished))));
+    consumer.stop();
+    await running;
+    expect(await t.deps.redis.sismember(t.deps.keys.activeCoupons, String(open))).toBe(1);
   });
 });
