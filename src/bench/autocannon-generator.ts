@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { readCounters, totalOf } from './response-counters.cjs';
-import { round, type LoadPhase, type LoadResult } from './load-result.js';
+import { readCounters } from './response-counters.cjs';
+import { round, totalOf, type LoadPhase, type LoadResult } from './load-result.js';
 
 // The hooks are compiled next to this file as .cjs (dist/bench/); workers require them by path.
 const SETUP_REQUEST = fileURLToPath(new URL('./autocannon-setup-request.cjs', import.meta.url));

@@ -1,6 +1,4 @@
-import { succeededOf } from './response-counters.cjs';
-import type { LatencyMs, LoadResult } from './load-result.js';
-import { round } from './load-result.js';
+import { round, succeededOf, totalOf, type LatencyMs, type LoadResult } from './load-result.js';
 import type { BenchStrategy, ScenarioPlan, StrategyTarget } from './scenarios.js';
 import type { Drain, Outcome } from './verify.js';
 
@@ -82,7 +80,6 @@ export function findFailures(input: RowInput): string[] {
 export function buildRow(input: RowInput): BenchRow {
   const { load, outcome: o, drain, plan, target } = input;
   const failures = findFailures(input);
-  const requests = Object.values(load.responses).reduce((a, b) => a + b, 0);
   return {
     strategy: input.strategy,
     scenario: plan.name,
@@ -91,7 +88,7 @@ export function buildRow(input: RowInput): BenchRow {
     connections: input.connections,
     rate: input.rate,
     durationSec: round(load.durationSec, 2),
-    requests,
+    requests: totalOf(load.responses),
     requestsPerSec: load.requestsPerSec,
     latencyMs: load.latencyMs,
     responses: load.responses,

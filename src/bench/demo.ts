@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { migrate } from '../db/migrations.js';
 import { createCouponEvent } from './api-client.js';
-import { RESPONSE_KEYS, slotOf, succeededOf } from './response-counters.cjs';
+import { succeededOf } from './load-result.js';
+import { RESPONSE_KEYS, slotOf } from './response-counters.cjs';
 import { startApi, startConsumer, type ServiceProcess } from './service-processes.js';
 import { dropDatabase, withDatabase } from './database.js';
 import { deleteKeys, openStore, readOutcome, waitForDrain, type Outcome } from './verify.js';
@@ -80,7 +81,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   // Our own service gets a fresh database and key prefix: Redis state left under a reused coupon
   // id (a database recreated, Redis not) would otherwise be taken for this event's.
   const mysqlUrl = own ? withDatabase(opts.mysqlUrl, opts.database) : opts.mysqlUrl;
-  const prefix = own ? `demo-${randomBytes(4).toString('hex')}:` : opts.redisKeyPrefix;
+  const prefix = own ? `${opts.redisKeyPrefix}demo-${randomBytes(4).toString('hex')}:` : opts.redisKeyPrefix;
   const procs: ServiceProcess[] = [];
   const store = openStore(mysqlUrl, opts.redisUrl, prefix);
   try {
@@ -88,7 +89,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     if (url === undefined) {
       await dropDatabase(opts.mysqlUrl, opts.database);
       await migrate(mysqlUrl);
-      const env = { mysqlUrl, redisUrl: opts.redisUrl, redisKeyPrefix: prefix, logDir: join(tmpdir(), prefix.slice(0, -1)), cpuProfDir: undefined };
+      const env = { mysqlUrl, redisUrl: opts.redisUrl, redisKeyPrefix: prefix, logDir: join(tmpdir(), `coupon-demo-${randomBytes(4).toString('hex')}`), cpuProfDir: undefined };
       const api = await startApi('demo-api', async ? 'mysql-atomic' : opts.strategy, env);
       procs.push(api);
       url = api.url;

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
-import { readCounters, totalOf } from './response-counters.cjs';
+import { totalOf } from './load-result.js';
+import { readCounters } from './response-counters.cjs';
 
 export interface Progress {
   stop(): void;

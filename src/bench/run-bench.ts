@@ -33,7 +33,7 @@ export interface BenchOptions {
   readonly url: string | undefined;
   readonly mysqlUrl: string;
   readonly redisUrl: string;
-  /** Used as-is with --url; otherwise the bench makes its own unique prefix. */
+  /** Used as-is with --url; otherwise the bench nests a prefix of its own under it. */
   readonly redisKeyPrefix: string;
   readonly adminToken: string | undefined;
   /** Database the bench creates, migrates and drops (ignored with --url). */
@@ -75,7 +75,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
   const runId = randomBytes(4).toString('hex');
   const external = opts.url !== undefined;
-  const prefix = external ? opts.redisKeyPrefix : `bench-${runId}:`;
+  // Nested under the configured prefix, so a test or a shared Redis can still find and clear it.
+  const prefix = external ? opts.redisKeyPrefix : `${opts.redisKeyPrefix}bench-${runId}:`;
   const mysqlUrl = external ? opts.mysqlUrl : withDatabase(opts.mysqlUrl, opts.database);
   const choice: GeneratorChoice = { generator: resolveGenerator(opts.generator), workers: opts.workers, wrkThreads: opts.wrkThreads };
   const env: ServiceEnv = {

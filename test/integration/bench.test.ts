@@ -1,0 +1,138 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mysql from 'mysql2/promise';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRow } from '../../src/bench/bench-row.js';
+import { planScenario, targetOf } from '../../src/bench/scenarios.js';
+import { wrkAvailable } from '../../src/bench/wrk-generator.js';
+
+const BIN = fileURLToPath(new URL('../../bin/coupon.js', import.meta.url));
+const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/coupon';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const EXACT = ['process-lock', 'redis-lock', 'mysql-lock', 'mysql-atomic', 'redis-async'];
+const QUANTITY = 40;
+
+interface Row {
+  strategy: string;
+  scenario: string;
+  requestsPerSec: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  succeeded: number;
+  quantity: number;
+  issuedInMysql: number | null;
+  overIssued: number | null;
+  duplicates: number | null;
+  ratioToBaseline: number | null;
+  redisMysqlAgree: boolean | null;
+  exact: boolean | null;
+}
+
+/** Runs the built CLI (what users run: `npm run build` first) and resolves with its exit code and output. */
+function runCli(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('coupon bench on a tiny workload', () => {
+  const id = randomBytes(4).toString('hex');
+  const database = `fcfs_test_bench_${id}`;
+  const prefix = `test:${id}:`;
+  const env = { MYSQL_URL, REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'silent' };
+  let dir: string;
+  let redis: Redis;
+  let admin: mysql.Connection;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'coupon-bench-test-'));
+    redis = new Redis(REDIS_URL);
+    const u = new URL(MYSQL_URL);
+    admin = await mysql.createConnection({ host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password) });
+  });
+
+  afterAll(async () => {
+    // The bench cleans up after itself; this only guards against a failed run leaving data behind.
+    await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.unlink(...keys);
+    await admin.end();
+    redis.disconnect();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const small = ['--duration', '1', '--warmup', '0', '--quantity', String(QUANTITY), '--coupons', '3', '--connections', '8', '--no-progress', '--database', database];
+
+  it('measures every strategy, reports the required fields, finds the exact ones exact, exits 0 and cleans up', async () => {
+    const json = join(dir, 'closed.json');
+    const out = join(dir, 'report');
+    const { code, output } = await runCli(['bench', ...small, '--generator', 'autocannon', '--no-generator-check', '--json', json, '--out', out], env);
+    expect(code, output).toBe(0);
+    const rows = JSON.parse(await readFile(json, 'utf8')) as Row[];
+    expect(new Set(rows.map((r) => r.strategy))).toEqual(new Set(['baseline', 'none', ...EXACT]));
+    expect(rows).toHaveLength(7 * 3);
+    for (const r of rows) {
+      expect(typeof r.strategy).toBe('string');
+      expect(['flood', 'many', 'repeat']).toContain(r.scenario);
+      expect(r.requestsPerSec).toBeGreaterThan(0);
+      for (const p of ['p50', 'p90', 'p99', 'max'] as const) expect(typeof r.latencyMs[p]).toBe('number');
+      expect(typeof r.succeeded).toBe('number');
+      expect(r).toHaveProperty('issuedInMysql');
+      expect(r).toHaveProperty('overIssued');
+      expect(r).toHaveProperty('duplicates');
+      expect(typeof r.ratioToBaseline).toBe('number');
+    }
+    for (const r of rows.filter((x) => EXACT.includes(x.strategy))) {
+      const where = `${r.strategy} / ${r.scenario}`;
+      expect(r.exact, where).toBe(true);
+      expect(r.overIssued, where).toBe(0);
+      expect(r.duplicates, where).toBe(0);
+      // One hot coupon with far more demand than stock: every unit goes, not one more.
+      if (r.scenario !== 'many') expect(r.issuedInMysql, where).toBe(QUANTITY);
+      else expect(r.issuedInMysql, where).toBeLessThanOrEqual(r.quantity);
+    }
+    for (const r of rows.filter((x) => x.strategy === 'redis-async')) expect(r.redisMysqlAgree).toBe(true);
+    expect(await readFile(join(out, 'benchmarks.md'), 'utf8')).toContain('| strategy |');
+    expect(await readFile(join(out, 'benchmarks.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
+    const [dbs] = await admin.query('SHOW DATABASES LIKE ?', [database]);
+    expect(dbs).toHaveLength(0);
+    expect(await redis.keys(`${prefix}*`)).toEqual([]);
+  });
+
+  it('runs the open model (fixed arrival rate) and wrk when installed', async () => {
+    const json = join(dir, 'open.json');
+    const { code, output } = await runCli(['bench', ...small, '--strategy', 'baseline,mysql-atomic,redis-async', '--scenario', 'flood', '--rate', '300', '--json', json], env);
+    expect(code, output).toBe(0);
+    const rows = JSON.parse(await readFile(json, 'utf8')) as (Row & { model: string })[];
+    expect(rows.map((r) => r.model)).toEqual(['open', 'open', 'open']);
+    for (const r of rows.filter((x) => x.strategy !== 'baseline')) expect(r.issuedInMysql).toBe(QUANTITY);
+
+    if (!wrkAvailable()) return;
+    const wrkJson = join(dir, 'wrk.json');
+    const wrk = await runCli(['bench', ...small, '--strategy', 'baseline,mysql-lock', '--scenario', 'flood', '--generator', 'wrk', '--json', wrkJson], env);
+    expect(wrk.code, wrk.output).toBe(0);
+    expect(wrk.output).toContain('wrk -t1 -c64');
+    const wrkRows = JSON.parse(await readFile(wrkJson, 'utf8')) as Row[];
+    expect(wrkRows.find((r) => r.strategy === 'mysql-lock')?.issuedInMysql).toBe(QUANTITY);
+  });
+
+  it('names the failure when a strategy that must be exact is not', () => {
+    const plan = planScenario('flood', { quantity: 10, coupons: 1, users: undefined, repeatShare: 0 });
+    const row = buildRow({
+      strategy: 'mysql-lock', target: targetOf('mysql-lock'), plan, connections: 8, rate: null, drain: null, consumer: null,
+      load: { generator: 'wrk', durationSec: 1, responses: { '200': 12, '409 INVALID_COUPON_ISSUE_QUANTITY': 88 }, requestsPerSec: 100, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1 }, errors: 0 },
+      outcome: { total: 10, rows: 12, overIssued: 2, duplicates: 0, counterDrift: -2, couponsNotFull: 0, redisReserved: 0, streamLeft: 0, issuingMs: 5 },
+    });
+    expect(row.exact).toBe(false);
+    expect(row.failures).toContain('over-issued 2');
+    expect(row.failures).toContain('issued_quantity off by -2');
+  });
+});
