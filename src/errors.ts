@@ -5,6 +5,8 @@ export const ErrorCode = {
   INVALID_COUPON_ISSUE_QUANTITY: 'INVALID_COUPON_ISSUE_QUANTITY',
   INVALID_COUPON_ISSUE_DATE: 'INVALID_COUPON_ISSUE_DATE',
   DUPLICATED_COUPON_ISSUE: 'DUPLICATED_COUPON_ISSUE',
+  /** The coupon is bound to the other issue path (its stock is counted there). */
+  COUPON_ISSUE_MODE_MISMATCH: 'COUPON_ISSUE_MODE_MISMATCH',
   INVALID_REQUEST: 'INVALID_REQUEST',
   UNAUTHORIZED: 'UNAUTHORIZED',
   NOT_FOUND: 'NOT_FOUND',
@@ -55,6 +57,13 @@ export class DuplicatedIssueError extends CouponError {
   }
 }
 
+export class IssueModeMismatchError extends CouponError {
+  constructor(couponId: number, boundTo: 'SYNC' | 'ASYNC') {
+    const endpoint = boundTo === 'SYNC' ? 'POST /v1/issue' : 'POST /v1/issue-async';
+    super(ErrorCode.COUPON_ISSUE_MODE_MISMATCH, 409, `coupon ${couponId} is issued through ${endpoint} only`);
+  }
+}
+
 export class InvalidRequestError extends CouponError {
   constructor(message: string, status = 400) {
     super(ErrorCode.INVALID_REQUEST, status, message);
@@ -76,8 +85,11 @@ export class UnavailableError extends CouponError {
 const NETWORK_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
   'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_LOCK_WAIT_TIMEOUT',
-  'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'ER_CONNECTION_KILLED',
+  'ER_LOCK_DEADLOCK', 'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'ER_CONNECTION_KILLED',
+  'ER_OPTION_PREVENTS_STATEMENT', // read-only after a failover
 ]);
+/** Redis replies that mean "not now" (loading its data, busy script, failover), not "wrong". */
+const REDIS_TRANSIENT_REPLIES = /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
 const REDIS_DOWN_MESSAGES = [
   'Connection is closed', 'Command timed out', "Stream isn't writeable", 'Reached the max retries per request limit',
   'connect ECONNREFUSED', 'ERR max number of clients',
@@ -95,5 +107,24 @@ export function isInfrastructureError(err: unknown): boolean {
   if (e.fatal === true) return true; // mysql2 marks connection-level failures fatal
   if (e.message === 'Pool is closed.' || e.message.includes("Can't add new command when connection is in closed state")) return true;
   if (REDIS_DOWN_MESSAGES.some((m) => e.message.includes(m))) return true;
+  if (e.name === 'ReplyError' && REDIS_TRANSIENT_REPLIES.test(e.message)) return true;
   return err instanceof AggregateError && err.errors.some(isInfrastructureError);
+}
+
+/** Lock conflicts InnoDB resolves by aborting one transaction: running it again is the documented remedy. */
+export function isRetryableTransactionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
+}
+
+/**
+ * MySQL refusing the data itself (a CHECK, a NULL, a value out of range): retrying cannot help, so the
+ * consumer dead-letters such an entry. Every other MySQL error (read-only, missing table, no grant,
+ * full disk) is the environment's and is retried until it is fixed. Told apart by SQLSTATE class
+ * (21 cardinality, 22 data exception, 23 integrity constraint), which MySQL and MariaDB share; their
+ * error numbers differ (MariaDB's CHECK failure 4025 is another error's number in MySQL).
+ */
+export function isDataError(err: unknown): boolean {
+  const state = (err as { sqlState?: unknown } | null)?.sqlState;
+  return typeof state === 'string' && /^2[123]/.test(state);
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { withTransaction } from '../db/pool.js';
 import * as repo from '../coupons/coupon.repository.js';
 import type { Deps } from '../deps.js';
-import { isInfrastructureError } from '../errors.js';
+import { isDataError, isInfrastructureError } from '../errors.js';
 import { CONSUMER_GROUP } from '../redis/keys.js';
 
 export interface ConsumerOptions {
@@ -11,7 +11,7 @@ export interface ConsumerOptions {
   readonly batchSize: number;
   /** An entry unacknowledged this long is taken over from its (presumed dead) consumer. */
   readonly claimIdleMs: number;
-  /** A data error retried this many times isolates the batch entry by entry; failures go to the dead-letter stream. */
+  /** A data error (MySQL refusing the values) retried this many times isolates the batch entry by entry; failures go to the dead-letter stream. */
   readonly maxAttempts: number;
   /** An entry delivered this many times (its consumers kept dying on it) is dead-lettered without another try. */
   readonly maxDeliveries: number;
@@ -235,11 +235,13 @@ export class PersistConsumer {
         await this.persist(entries);
         break;
       } catch (err) {
-        if (isInfrastructureError(err)) {
-          // MySQL away: wait it out with the batch in hand; nothing is lost, nothing dead-lettered.
+        if (!isDataError(err)) {
+          // MySQL away, read-only, missing a table or a grant (or a bug of ours): the entries are not
+          // at fault, so wait it out with the batch in hand; nothing is lost, nothing dead-lettered.
           // Asked to stop meanwhile: leave the batch unacknowledged, another consumer reclaims it.
           if (this.stopping) return;
-          this.deps.log.warn({ err: (err as Error).message, backoffMs }, 'mysql unavailable; batch kept, retrying');
+          const level = isInfrastructureError(err) ? 'warn' : 'error';
+          this.deps.log[level]({ err: (err as Error).message, backoffMs }, 'batch not persisted; kept, retrying');
           await sleep(backoffMs);
           backoffMs = Math.min(backoffMs * 2, 5000);
           attempt = 0;

@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection } from 'mysql2/promise';
+import { isRetryableTransactionError } from '../errors.js';
 
 /** Anything that runs a query: the pool, or a connection inside a transaction. Repositories take this. */
 export type Queryable = Pick<Pool, 'query' | 'execute'>;
@@ -27,8 +28,23 @@ export function createPool(url: string, size: number): Pool {
   });
 }
 
-/** Runs fn in one transaction; commits on success, rolls back on any error and rethrows it. */
+const TRANSACTION_ATTEMPTS = 3;
+
+/**
+ * Runs fn in one transaction; commits on success, rolls back on any error and rethrows it.
+ * A deadlock or lock-wait timeout runs it again (InnoDB aborted it whole), up to 3 times.
+ */
 export async function withTransaction<T>(pool: Pool, fn: (tx: PoolConnection) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runTransaction(pool, fn);
+    } catch (err) {
+      if (attempt >= TRANSACTION_ATTEMPTS || !isRetryableTransactionError(err)) throw err;
+    }
+  }
+}
+
+async function runTransaction<T>(pool: Pool, fn: (tx: PoolConnection) => Promise<T>): Promise<T> {
   const conn = await pool.getConnection();
   try {
     await conn.beginTransaction();

@@ -44,6 +44,11 @@ async function killMidDrain(couponId: number, env: Record<string, string>): Prom
   await waitUntil('first rows persisted', async () => (await rowsOf(couponId)) >= 1000, 30_000);
   first.child.kill('SIGKILL');
   expect(await first.exited).toBe('SIGKILL');
+  if (env.CONSUMER_NAME) {
+    // The dead consumer held entries it had read but not acknowledged: what recovery must take back.
+    const held = (await t.deps.redis.xpending(t.deps.keys.stream(couponId), CONSUMER_GROUP, '-', '+', 1000, env.CONSUMER_NAME)) as unknown[];
+    expect(held.length).toBeGreaterThan(0);
+  }
   const atKill = await rowsOf(couponId);
   expect(atKill).toBeLessThan(TOTAL); // truly mid-drain, or the test proves nothing
   return atKill;
@@ -134,7 +139,7 @@ describe('entries that can never be persisted', () => {
 
   it('refuses, through MySQL\'s CHECK, entries beyond the total that bypassed the script; dead-letters only those', async () => {
     const couponId = await insertTestCoupon(t.deps, { total: 2 });
-    const coupon = { id: couponId, totalQuantity: 2, dateIssueStart: new Date(0), dateIssueEnd: new Date(Date.now() + 60_000) };
+    const coupon = { id: couponId, issueMode: null, totalQuantity: 2, dateIssueStart: new Date(0), dateIssueEnd: new Date(Date.now() + 60_000) };
     await publishCouponRules(t.deps, coupon);
     // Three entries for a coupon of two, written around the script (as a bug would).
     for (const u of [1, 2, 3]) await t.deps.redis.xadd(t.deps.keys.stream(couponId), '*', 'u', String(u), 't', String(Date.now()));
@@ -146,6 +151,29 @@ describe('entries that can never be persisted', () => {
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 2, distinctUsers: 2, issuedQuantity: 2, totalQuantity: 2 });
     expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(1);
     await t.deps.redis.del(t.deps.keys.deadLetter);
+  });
+});
+
+describe('MySQL refusing for reasons of its own (not the data)', () => {
+  it('keeps retrying without dead-lettering, and persists everything once MySQL is fixed', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: 20 });
+    const reserver = createReserver(t.deps);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => reserver.reserve(couponId, i + 1)));
+    await t.deps.db.query('RENAME TABLE coupon_issues TO coupon_issues_away');
+    const consumer = new PersistConsumer(t.deps, { name: 'no-table', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 2, maxDeliveries: 5 });
+    const running = consumer.run();
+    try {
+      await new Promise((r) => setTimeout(r, 1500)); // several retries' worth
+      expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
+      expect(await t.deps.redis.xlen(t.deps.keys.stream(couponId))).toBe(20);
+    } finally {
+      await t.deps.db.query('RENAME TABLE coupon_issues_away TO coupon_issues');
+    }
+    await waitForDrain(t.deps, couponId);
+    consumer.stop();
+    await running;
+    expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 20, distinctUsers: 20, issuedQuantity: 20, totalQuantity: 20 });
+    expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
   });
 });
 
