@@ -28,6 +28,7 @@ export const CouponResponse = Type.Object({
   id: Type.Integer(),
   title: Type.String(),
   couponType: Type.String(),
+  issueMode: Type.Union([Type.String(), Type.Null()]),
   totalQuantity: Type.Union([Type.Integer(), Type.Null()]),
   issuedQuantity: Type.Integer(),
   discountAmount: Type.Integer(),

@@ -1,12 +1,13 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Queryable } from '../db/pool.js';
-import { CouponType, type Coupon, type CouponIssue } from './coupon.js';
+import { CouponType, IssueMode, type Coupon, type CouponIssue } from './coupon.js';
 
 // snake_case stays in this file: rows are mapped to domain objects here and nowhere else.
 interface CouponRow extends RowDataPacket {
   id: number;
   title: string;
   coupon_type: string;
+  issue_mode: string | null;
   total_quantity: number | null;
   issued_quantity: number;
   discount_amount: number;
@@ -30,6 +31,7 @@ function toCoupon(r: CouponRow): Coupon {
     id: Number(r.id),
     title: r.title,
     couponType: r.coupon_type as CouponType,
+    issueMode: r.issue_mode as IssueMode | null,
     totalQuantity: r.total_quantity === null ? null : Number(r.total_quantity),
     issuedQuantity: Number(r.issued_quantity),
     discountAmount: Number(r.discount_amount),
@@ -51,7 +53,7 @@ function toCouponIssue(r: CouponIssueRow): CouponIssue {
   };
 }
 
-export type NewCoupon = Omit<Coupon, 'id' | 'couponType' | 'issuedQuantity' | 'createdAt' | 'updatedAt'>;
+export type NewCoupon = Omit<Coupon, 'id' | 'couponType' | 'issueMode' | 'issuedQuantity' | 'createdAt' | 'updatedAt'>;
 
 export async function insertCoupon(db: Queryable, c: NewCoupon, now: Date): Promise<number> {
   const [res] = await db.execute<ResultSetHeader>(
@@ -68,25 +70,52 @@ export async function findCouponById(db: Queryable, id: number): Promise<Coupon 
   return rows[0] ? toCoupon(rows[0]) : null;
 }
 
+/** The largest coupon id (0 when none): ids are AUTO_INCREMENT, so nothing above it exists yet. */
+export async function findMaxCouponId(db: Queryable): Promise<number> {
+  const [rows] = await db.query<RowDataPacket[]>('SELECT COALESCE(MAX(id), 0) AS max_id FROM coupons');
+  return Number(rows[0]?.max_id ?? 0);
+}
+
 /** Takes the row lock until the caller's transaction ends. */
 export async function lockCouponById(db: Queryable, id: number): Promise<Coupon | null> {
   const [rows] = await db.execute<CouponRow[]>('SELECT * FROM coupons WHERE id = ? FOR UPDATE', [id]);
   return rows[0] ? toCoupon(rows[0]) : null;
 }
 
-/** Writes back the issued count the domain computed (what an ORM's dirty checking would do). */
-export async function saveIssuedQuantity(db: Queryable, c: Coupon): Promise<void> {
-  await db.execute('UPDATE coupons SET issued_quantity = ?, updated_at = ? WHERE id = ?', [c.issuedQuantity, c.updatedAt, c.id]);
+/**
+ * Writes back the issued count the domain computed (what an ORM's dirty checking would do) and binds
+ * the coupon to the sync path. With `expectedIssued` the write is fenced: it happens only if the count
+ * is still the one read. Returns false when nothing was written (fence failed, or bound to async).
+ */
+export async function saveIssuedQuantity(db: Queryable, c: Coupon, expectedIssued?: number): Promise<boolean> {
+  const fence = expectedIssued === undefined ? '' : ' AND issued_quantity = ?';
+  const [res] = await db.execute<ResultSetHeader>(
+    `UPDATE coupons SET issued_quantity = ?, issue_mode = 'SYNC', updated_at = ?
+      WHERE id = ? AND (issue_mode IS NULL OR issue_mode = 'SYNC')${fence}`,
+    [c.issuedQuantity, c.updatedAt, c.id, ...(expectedIssued === undefined ? [] : [expectedIssued])],
+  );
+  return res.affectedRows === 1;
+}
+
+/** Binds the coupon to the async path unless the sync path has it; returns the mode it is bound to (null: no coupon). */
+export async function bindAsyncMode(db: Queryable, couponId: number): Promise<IssueMode | null> {
+  await db.execute(
+    `UPDATE coupons SET issue_mode = 'ASYNC' WHERE id = ? AND issue_mode IS NULL`, [couponId],
+  );
+  const [rows] = await db.execute<RowDataPacket[]>('SELECT issue_mode FROM coupons WHERE id = ?', [couponId]);
+  return rows[0] ? (rows[0].issue_mode as IssueMode) : null;
 }
 
 /**
- * Takes one unit only while stock remains, in one statement: the row lock it takes is held
- * until commit, so concurrent callers serialise on the row and none can pass the limit.
+ * Takes one unit only while stock remains (and binds the coupon to the sync path), in one statement:
+ * the row lock it takes is held until commit, so concurrent callers serialise on the row and none
+ * can pass the limit. False: sold out, or bound to the async path.
  */
 export async function incrementIssuedIfAvailable(db: Queryable, couponId: number, now: Date): Promise<boolean> {
   const [res] = await db.execute<ResultSetHeader>(
-    `UPDATE coupons SET issued_quantity = issued_quantity + 1, updated_at = ?
-      WHERE id = ? AND (total_quantity IS NULL OR issued_quantity < total_quantity)`,
+    `UPDATE coupons SET issued_quantity = issued_quantity + 1, issue_mode = 'SYNC', updated_at = ?
+      WHERE id = ? AND (total_quantity IS NULL OR issued_quantity < total_quantity)
+        AND (issue_mode IS NULL OR issue_mode = 'SYNC')`,
     [now, couponId],
   );
   return res.affectedRows === 1;

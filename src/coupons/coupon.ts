@@ -1,12 +1,21 @@
-import { CouponSoldOutError, IssueWindowClosedError } from '../errors.js';
+import { CouponSoldOutError, IssueModeMismatchError, IssueWindowClosedError } from '../errors.js';
 
 export const CouponType = { FIRST_COME_FIRST_SERVED: 'FIRST_COME_FIRST_SERVED' } as const;
 export type CouponType = (typeof CouponType)[keyof typeof CouponType];
+
+/**
+ * The two paths count stock in different places (MySQL's issued_quantity, Redis's reservations),
+ * so a coupon is bound to the path that issues it first and the other path refuses it.
+ */
+export const IssueMode = { SYNC: 'SYNC', ASYNC: 'ASYNC' } as const;
+export type IssueMode = (typeof IssueMode)[keyof typeof IssueMode];
 
 export interface Coupon {
   readonly id: number;
   readonly title: string;
   readonly couponType: CouponType;
+  /** null until the first issue binds it. */
+  readonly issueMode: IssueMode | null;
   /** null means unlimited. */
   readonly totalQuantity: number | null;
   readonly issuedQuantity: number;
@@ -27,7 +36,7 @@ export interface CouponIssue {
 }
 
 /** The part of a coupon that decides issuance; small enough to cache and to mirror in Redis. */
-export type IssueRules = Pick<Coupon, 'id' | 'totalQuantity' | 'dateIssueStart' | 'dateIssueEnd'>;
+export type IssueRules = Pick<Coupon, 'id' | 'issueMode' | 'totalQuantity' | 'dateIssueStart' | 'dateIssueEnd'>;
 
 export function isQuantityAvailable(coupon: Pick<Coupon, 'totalQuantity' | 'issuedQuantity'>): boolean {
   return coupon.totalQuantity === null || coupon.issuedQuantity < coupon.totalQuantity;
@@ -37,6 +46,10 @@ export function isQuantityAvailable(coupon: Pick<Coupon, 'totalQuantity' | 'issu
 export function isWithinIssueWindow(coupon: Pick<Coupon, 'dateIssueStart' | 'dateIssueEnd'>, now: Date): boolean {
   const t = now.getTime();
   return coupon.dateIssueStart.getTime() <= t && t < coupon.dateIssueEnd.getTime();
+}
+
+export function assertIssueMode(coupon: Pick<Coupon, 'id' | 'issueMode'>, mode: IssueMode): void {
+  if (coupon.issueMode !== null && coupon.issueMode !== mode) throw new IssueModeMismatchError(coupon.id, coupon.issueMode);
 }
 
 export function assertWithinIssueWindow(coupon: IssueRules, now: Date): void {

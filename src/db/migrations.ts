@@ -44,6 +44,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     ],
   },
+  {
+    version: 2,
+    name: 'coupons.issue_mode: the path (sync or async) a coupon is issued through',
+    statements: [
+      `ALTER TABLE coupons ADD COLUMN issue_mode VARCHAR(5) NULL AFTER coupon_type,
+        ADD CONSTRAINT chk_coupons_issue_mode CHECK (issue_mode IS NULL OR issue_mode IN ('SYNC', 'ASYNC'))`,
+    ],
+  },
 ];
 
 export interface MigrateResult {

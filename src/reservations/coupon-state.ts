@@ -1,4 +1,4 @@
-import type { Coupon, IssueRules } from '../coupons/coupon.js';
+import type { Coupon, IssueMode, IssueRules } from '../coupons/coupon.js';
 import * as repo from '../coupons/coupon.repository.js';
 import type { Deps } from '../deps.js';
 import { CouponNotExistError } from '../errors.js';
@@ -8,13 +8,21 @@ import { CONSUMER_GROUP } from '../redis/keys.js';
 const UNLIMITED = -1;
 const REBUILD_LOCK = { leaseMs: 60_000, waitMs: 15_000 } as const;
 
-/** Writes a coupon's issue rules to Redis (with its stream and consumer group) and lists it for the consumers. */
+/**
+ * Writes a coupon's issue rules to Redis (with its stream and consumer group) and lists it for the
+ * consumers. Listed first: rules without the listing would accept entries no consumer reads.
+ */
 export async function publishCouponRules(deps: Deps, c: IssueRules): Promise<void> {
+  await deps.redis.sadd(deps.keys.activeCoupons, String(c.id));
   await deps.redis.loadCoupon(
     deps.keys.rules(c.id), deps.keys.stream(c.id),
-    c.totalQuantity ?? UNLIMITED, c.dateIssueStart.getTime(), c.dateIssueEnd.getTime(), CONSUMER_GROUP,
+    c.totalQuantity ?? UNLIMITED, c.dateIssueStart.getTime(), c.dateIssueEnd.getTime(), CONSUMER_GROUP, c.issueMode ?? '',
   );
-  await deps.redis.sadd(deps.keys.activeCoupons, String(c.id));
+}
+
+/** Records in Redis the path a coupon is bound to (MySQL holds the binding; this saves asking it again). */
+export async function publishIssueMode(deps: Deps, couponId: number, mode: IssueMode): Promise<void> {
+  await deps.redis.hset(deps.keys.rules(couponId), 'mode', mode);
 }
 
 /** The rules as Redis holds them, or null when they are not loaded. */
@@ -24,6 +32,7 @@ export async function readRedisRules(deps: Deps, couponId: number): Promise<Issu
   const total = Number(h.total);
   return {
     id: couponId,
+    issueMode: (h.mode as IssueMode | undefined) ?? null,
     totalQuantity: total === UNLIMITED ? null : total,
     dateIssueStart: new Date(Number(h.start)),
     dateIssueEnd: new Date(Number(h.end)),
@@ -98,7 +107,7 @@ async function readQueuedUsers(deps: Deps, couponId: number): Promise<Set<number
 }
 
 function sameRules(a: IssueRules, b: Coupon): boolean {
-  return a.totalQuantity === b.totalQuantity
+  return a.issueMode === b.issueMode && a.totalQuantity === b.totalQuantity
     && a.dateIssueStart.getTime() === b.dateIssueStart.getTime()
     && a.dateIssueEnd.getTime() === b.dateIssueEnd.getTime();
 }

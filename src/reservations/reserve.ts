@@ -1,8 +1,11 @@
-import { assertWithinIssueWindow, type IssueRules } from '../coupons/coupon.js';
+import { assertIssueMode, assertWithinIssueWindow, IssueMode, type IssueRules } from '../coupons/coupon.js';
+import * as repo from '../coupons/coupon.repository.js';
 import type { Deps } from '../deps.js';
-import { CouponNotExistError, CouponSoldOutError, DuplicatedIssueError, IssueWindowClosedError, UnavailableError } from '../errors.js';
-import { readRedisRules, rebuildCouponState } from './coupon-state.js';
-import { RulesCache } from './rules-cache.js';
+import {
+  CouponNotExistError, CouponSoldOutError, DuplicatedIssueError, IssueModeMismatchError, IssueWindowClosedError, UnavailableError,
+} from '../errors.js';
+import { publishIssueMode, readRedisRules, rebuildCouponState } from './coupon-state.js';
+import { RulesCache, type CachedRules } from './rules-cache.js';
 
 /** Return codes of issue-reserve.lua, turned into errors in one place. */
 const ReserveCode = { RESERVED: 1, NOT_LOADED: -1, OUTSIDE_WINDOW: -2, DUPLICATED: -3, SOLD_OUT: -4 } as const;
@@ -10,48 +13,121 @@ const ReserveCode = { RESERVED: 1, NOT_LOADED: -1, OUTSIDE_WINDOW: -2, DUPLICATE
 /** Above this many winners a sold-out coupon is answered by the script, not from memory. */
 const MAX_CACHED_WINNERS = 100_000;
 const CACHE_TTL_MS = 1000;
+const MAX_CACHED_COUPONS = 10_000;
 
 export interface Reserver {
   /** Reserves a unit for the user and queues it for MySQL, or throws the typed reason it cannot. */
   reserve(couponId: number, userId: number): Promise<void>;
 }
 
+function sameRules(a: IssueRules, b: IssueRules): boolean {
+  return a.totalQuantity === b.totalQuantity && a.dateIssueStart.getTime() === b.dateIssueStart.getTime()
+    && a.dateIssueEnd.getTime() === b.dateIssueEnd.getTime();
+}
+
+/** Runs fn once per key at a time; concurrent callers share its promise. */
+function singleFlight<K, T>(): (key: K, fn: () => Promise<T>) => Promise<T> {
+  const inFlight = new Map<K, Promise<T>>();
+  return (key, fn) => {
+    let p = inFlight.get(key);
+    if (!p) {
+      p = fn().finally(() => inFlight.delete(key));
+      inFlight.set(key, p);
+    }
+    return p;
+  };
+}
+
 /**
- * The async hot path: decided in Redis by one script, never touching MySQL except to rebuild a
- * coupon Redis does not know (a new process after Redis lost its data, or an unknown id).
+ * The async hot path: decided in Redis by one script. MySQL is asked only once per coupon (to bind
+ * it to this path), to rebuild a coupon Redis lost, and at most once a second for the largest id.
  */
 export function createReserver(deps: Deps): Reserver {
-  const cache = new RulesCache(CACHE_TTL_MS);
-  const snapshotting = new Set<number>();
+  const cache = new RulesCache(CACHE_TTL_MS, MAX_CACHED_COUPONS);
+  const once = singleFlight<string, unknown>();
+  let maxCouponId = { value: 0, readStartedAt: 0 };
+  let maxIdRead: Promise<void> | null = null;
 
-  const loadRules = async (couponId: number): Promise<IssueRules | null> =>
-    (await readRedisRules(deps, couponId)) ?? rebuildCouponState(deps, couponId);
+  /** The largest coupon id as read by a query that started at or after `since` (one query in flight at a time). */
+  const maxCouponIdSince = async (since: number): Promise<number> => {
+    while (maxCouponId.readStartedAt < since) {
+      if (!maxIdRead) {
+        const startedAt = Date.now();
+        maxIdRead = repo.findMaxCouponId(deps.db)
+          .then((value) => { maxCouponId = { value, readStartedAt: startedAt }; })
+          .finally(() => { maxIdRead = null; });
+      }
+      await maxIdRead; // a read that began before `since` may miss a newer coupon: loop for a fresh one
+    }
+    return maxCouponId.value;
+  };
 
   /**
-   * Once sold out the winners can no longer change (until a reconcile repair frees a slot,
-   * which the cache's TTL bounds), so they can answer both "duplicated" and "sold out" locally.
+   * Ids are AUTO_INCREMENT: one above the largest cannot exist. Random ids thus cost one cheap
+   * MAX(id) query shared by every request waiting, never a rebuild per id.
    */
-  const snapshotWinners = (couponId: number, rules: IssueRules): void => {
-    if (snapshotting.has(couponId) || rules.totalQuantity === null || rules.totalQuantity > MAX_CACHED_WINNERS) return;
-    snapshotting.add(couponId);
-    deps.redis.hkeys(deps.keys.users(couponId))
-      .then((users) => cache.markSoldOut(couponId, new Set(users.map(Number))))
-      .catch(() => undefined) // only an optimisation: the script still answers correctly
-      .finally(() => snapshotting.delete(couponId));
+  const mayExist = async (couponId: number, since: number): Promise<boolean> =>
+    couponId <= maxCouponId.value || couponId <= (await maxCouponIdSince(since));
+
+  const loadRules = async (couponId: number, previous: CachedRules | undefined): Promise<Omit<CachedRules, 'expiresAt'>> => {
+    const startedAt = Date.now();
+    let rules = await readRedisRules(deps, couponId);
+    if (!rules) {
+      if (!(await mayExist(couponId, startedAt))) return { rules: null };
+      rules = await rebuildCouponState(deps, couponId);
+      if (!rules) return { rules: null };
+    }
+    // A sold-out coupon's winners stay valid while nothing was freed (HLEN is O(1); HKEYS is not).
+    if (previous?.winners && previous.rules && sameRules(previous.rules, rules)
+      && (await deps.redis.hlen(deps.keys.users(couponId))) === previous.winners.size) {
+      return { rules, winners: previous.winners };
+    }
+    return { rules };
+  };
+
+  /** The first async request inside the window binds the coupon to this path in MySQL, where the sync path sees it. */
+  const bindToAsync = async (rules: IssueRules): Promise<IssueRules> => {
+    const mode = (await once(`bind:${rules.id}`, async () => {
+      const bound = await repo.bindAsyncMode(deps.db, rules.id);
+      if (bound) await publishIssueMode(deps, rules.id, bound);
+      return bound;
+    })) as IssueMode | null;
+    if (mode === null) throw new CouponNotExistError(rules.id);
+    const updated = { ...rules, issueMode: mode };
+    cache.set(rules.id, { rules: updated });
+    return updated;
+  };
+
+  /**
+   * Once sold out the winners can no longer change (until a reconcile repair frees a slot, which
+   * the HLEN check on reload notices), so they answer both "duplicated" and "sold out" locally.
+   */
+  const snapshotWinners = (rules: IssueRules): void => {
+    if (rules.totalQuantity === null || rules.totalQuantity > MAX_CACHED_WINNERS) return;
+    once(`winners:${rules.id}`, async () => {
+      const users = await deps.redis.hkeys(deps.keys.users(rules.id));
+      cache.set(rules.id, { rules, winners: new Set(users.map(Number)) });
+    }).catch(() => undefined); // only an optimisation: the script still answers correctly
   };
 
   const reserveOnce = async (couponId: number, userId: number, now: Date): Promise<number> => {
-    const entry = await cache.get(couponId, () => loadRules(couponId));
-    if (entry.rules === null) throw new CouponNotExistError(couponId);
-    assertWithinIssueWindow(entry.rules, now);
+    const entry = await cache.get(couponId, (previous) => loadRules(couponId, previous));
+    let rules = entry.rules;
+    if (rules === null) throw new CouponNotExistError(couponId);
+    assertIssueMode(rules, IssueMode.ASYNC);
+    assertWithinIssueWindow(rules, now);
     if (entry.winners) {
       if (entry.winners.has(userId)) throw new DuplicatedIssueError(couponId, userId);
       throw new CouponSoldOutError(couponId);
     }
+    if (rules.issueMode === null) {
+      rules = await bindToAsync(rules);
+      if (rules.issueMode !== IssueMode.ASYNC) throw new IssueModeMismatchError(couponId, IssueMode.SYNC);
+    }
     const code = Number(await deps.redis.issueReserve(
       deps.keys.rules(couponId), deps.keys.users(couponId), deps.keys.stream(couponId), userId, now.getTime(),
     ));
-    if (code === ReserveCode.SOLD_OUT) snapshotWinners(couponId, entry.rules);
+    if (code === ReserveCode.SOLD_OUT) snapshotWinners(rules);
     return code;
   };
 

@@ -1,7 +1,7 @@
 import type { IssueRules } from '../coupons/coupon.js';
 
-interface Entry {
-  /** null: MySQL has no such coupon. */
+export interface CachedRules {
+  /** null: MySQL has no such coupon (returned, never stored). */
   readonly rules: IssueRules | null;
   readonly expiresAt: number;
   /** Set once the coupon is sold out: the final list of winners, to answer without Redis. */
@@ -10,38 +10,50 @@ interface Entry {
 
 /**
  * A short-lived in-process cache in front of Redis for the hot path. Entries live `ttlMs`, so a
- * changed or rebuilt coupon is seen within that time; loads are single-flight per coupon.
+ * changed or rebuilt coupon is seen within that time; loads are single-flight per coupon; only
+ * coupons that exist are kept, at most `maxEntries` of them (the oldest go first).
  */
 export class RulesCache {
-  private readonly entries = new Map<number, Entry>();
-  private readonly loading = new Map<number, Promise<Entry>>();
+  private readonly entries = new Map<number, CachedRules>();
+  private readonly loading = new Map<number, Promise<CachedRules>>();
 
-  constructor(private readonly ttlMs: number, private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
-  async get(couponId: number, load: () => Promise<IssueRules | null>): Promise<Entry> {
+  /** `load` receives the expired entry, if any, so it can carry over what is still valid. */
+  async get(couponId: number, load: (previous: CachedRules | undefined) => Promise<Omit<CachedRules, 'expiresAt'>>): Promise<CachedRules> {
     const hit = this.entries.get(couponId);
     if (hit && hit.expiresAt > this.clock()) return hit;
     let pending = this.loading.get(couponId);
     if (!pending) {
-      pending = load().then(
-        (rules) => {
-          const entry: Entry = { rules, expiresAt: this.clock() + this.ttlMs };
-          this.entries.set(couponId, entry);
-          return entry;
-        },
-      ).finally(() => this.loading.delete(couponId));
+      pending = load(hit)
+        // An unknown coupon is not kept: it may be created the next moment, and asking again is cheap.
+        .then((loaded) => (loaded.rules === null ? { ...loaded, expiresAt: 0 } : this.set(couponId, loaded)))
+        .finally(() => this.loading.delete(couponId));
       this.loading.set(couponId, pending);
     }
     return pending;
   }
 
-  /** Records the winners of a sold-out coupon on its live entry (expires with it). */
-  markSoldOut(couponId: number, winners: ReadonlySet<number>): void {
-    const entry = this.entries.get(couponId);
-    if (entry) entry.winners = winners;
+  set(couponId: number, value: Omit<CachedRules, 'expiresAt'>): CachedRules {
+    const entry: CachedRules = { ...value, expiresAt: this.clock() + this.ttlMs };
+    this.entries.delete(couponId); // re-insert: Map order is then oldest-written first
+    this.entries.set(couponId, entry);
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    return entry;
   }
 
   forget(couponId: number): void {
     this.entries.delete(couponId);
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 }

@@ -1,5 +1,5 @@
 import { withTransaction, isDuplicateKeyError } from '../db/pool.js';
-import { assertWithinIssueWindow } from '../coupons/coupon.js';
+import { assertIssueMode, assertWithinIssueWindow, IssueMode } from '../coupons/coupon.js';
 import * as repo from '../coupons/coupon.repository.js';
 import { CouponNotExistError, CouponSoldOutError, DuplicatedIssueError } from '../errors.js';
 import type { IssueStrategy, StrategyDeps } from './strategy.js';
@@ -16,6 +16,7 @@ export function createMysqlAtomicStrategy(deps: StrategyDeps): IssueStrategy {
       const now = deps.now();
       const coupon = await repo.findCouponById(deps.db, couponId);
       if (!coupon) throw new CouponNotExistError(couponId);
+      assertIssueMode(coupon, IssueMode.SYNC);
       assertWithinIssueWindow(coupon, now);
       await withTransaction(deps.db, async (tx) => {
         try {
@@ -24,7 +25,13 @@ export function createMysqlAtomicStrategy(deps: StrategyDeps): IssueStrategy {
           if (isDuplicateKeyError(err)) throw new DuplicatedIssueError(couponId, userId);
           throw err;
         }
-        if (!(await repo.incrementIssuedIfAvailable(tx, couponId, now))) throw new CouponSoldOutError(couponId);
+        if (!(await repo.incrementIssuedIfAvailable(tx, couponId, now))) {
+          // Sold out, unless the async path took the coupon since our read. Read on this connection:
+          // the failed UPDATE still holds the row lock, and the pool may have no other to give.
+          const current = await repo.lockCouponById(tx, couponId);
+          if (current) assertIssueMode(current, IssueMode.SYNC);
+          throw new CouponSoldOutError(couponId);
+        }
       });
     },
   };

@@ -5,6 +5,6 @@ import { readCheckWrite } from './read-check-write.js';
 export function createMysqlLockStrategy(deps: StrategyDeps): IssueStrategy {
   return {
     name: 'mysql-lock',
-    issue: (couponId, userId) => readCheckWrite(deps.db, couponId, userId, deps.now(), true),
+    issue: (couponId, userId) => readCheckWrite(deps.db, couponId, userId, deps.now(), { lockRow: true, fenced: false }),
   };
 }

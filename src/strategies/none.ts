@@ -5,6 +5,6 @@ import { readCheckWrite } from './read-check-write.js';
 export function createNoLockStrategy(deps: StrategyDeps): IssueStrategy {
   return {
     name: 'none',
-    issue: (couponId, userId) => readCheckWrite(deps.db, couponId, userId, deps.now(), false),
+    issue: (couponId, userId) => readCheckWrite(deps.db, couponId, userId, deps.now(), { lockRow: false, fenced: false }),
   };
 }

@@ -11,6 +11,6 @@ export function createProcessLockStrategy(deps: StrategyDeps): IssueStrategy {
   return {
     name: 'process-lock',
     issue: (couponId, userId) =>
-      locks.runExclusive(couponId, () => readCheckWrite(deps.db, couponId, userId, deps.now(), false)),
+      locks.runExclusive(couponId, () => readCheckWrite(deps.db, couponId, userId, deps.now(), { lockRow: false, fenced: false })),
   };
 }

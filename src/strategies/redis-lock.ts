@@ -1,21 +1,21 @@
-import { withRedisLock } from '../redis/lock.js';
+import { withRedisLock, type LockOptions } from '../redis/lock.js';
 import type { IssueStrategy, StrategyDeps } from './strategy.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { readCheckWrite } from './read-check-write.js';
 
-const LOCK = { leaseMs: 10_000, waitMs: 10_000 } as const;
+const DEFAULT_LOCK: LockOptions = { leaseMs: 10_000, waitMs: 10_000 };
 
 /**
  * A distributed lock per coupon around the read-check-write. Requests of one process first queue
  * on a local mutex, so each process has at most one waiter polling Redis instead of hundreds.
  */
-export function createRedisLockStrategy(deps: StrategyDeps): IssueStrategy {
+export function createRedisLockStrategy(deps: StrategyDeps, lock: LockOptions = DEFAULT_LOCK): IssueStrategy {
   const local = new KeyedMutex<number>();
   return {
     name: 'redis-lock',
     issue: (couponId, userId) =>
       local.runExclusive(couponId, () =>
-        withRedisLock(deps.redis, deps.keys.issueLock(couponId), LOCK, () =>
-          readCheckWrite(deps.db, couponId, userId, deps.now(), false))),
+        withRedisLock(deps.redis, deps.keys.issueLock(couponId), lock, () =>
+          readCheckWrite(deps.db, couponId, userId, deps.now(), { lockRow: false, fenced: true }))),
   };
 }

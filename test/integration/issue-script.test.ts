@@ -15,7 +15,7 @@ let nextId = 1_000_000;
 /** Publishes rules for a coupon that exists only in Redis, to call the script directly. */
 async function redisCoupon(total: number | null): Promise<number> {
   const id = nextId++;
-  await publishCouponRules(t.deps, { id, totalQuantity: total, dateIssueStart: start, dateIssueEnd: end });
+  await publishCouponRules(t.deps, { id, issueMode: null, totalQuantity: total, dateIssueStart: start, dateIssueEnd: end });
   return id;
 }
 const reserveAt = (couponId: number, userId: number, at: number) =>

@@ -5,7 +5,7 @@ import { CouponSoldOutError, ErrorCode, IssueWindowClosedError } from '../../src
 const start = new Date('2026-12-01T10:00:00Z');
 const end = new Date('2026-12-01T11:00:00Z');
 const coupon = (over: Partial<Coupon> = {}): Coupon => ({
-  id: 7, title: 't', couponType: 'FIRST_COME_FIRST_SERVED', totalQuantity: 10, issuedQuantity: 0,
+  id: 7, title: 't', couponType: 'FIRST_COME_FIRST_SERVED', issueMode: null, totalQuantity: 10, issuedQuantity: 0,
   discountAmount: 1000, minAvailableAmount: 0, dateIssueStart: start, dateIssueEnd: end,
   createdAt: start, updatedAt: start, ...over,
 });

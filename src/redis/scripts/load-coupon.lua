@@ -9,10 +9,14 @@
   ARGV[2]  issue start (epoch ms)
   ARGV[3]  issue end (epoch ms)
   ARGV[4]  consumer group name
+  ARGV[5]  issue mode the coupon is bound to (SYNC or ASYNC), or '' while unbound
 
   Returns  1
 ]]
 redis.call('HSET', KEYS[1], 'total', ARGV[1], 'start', ARGV[2], 'end', ARGV[3])
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[1], 'mode', ARGV[5])
+end
 local ok, err = pcall(redis.call, 'XGROUP', 'CREATE', KEYS[2], ARGV[4], '0', 'MKSTREAM')
 if not ok and not string.find(tostring(err), 'BUSYGROUP') then
   return redis.error_reply(tostring(err))

@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { PersistConsumer } from '../../src/consumer/persist-consumer.js';
+import { countIssues } from '../../src/coupons/coupon.repository.js';
+import { STRATEGY_NAMES } from '../../src/config.js';
+import { createStrategy } from '../../src/strategies/index.js';
+import { waitForDrain } from '../helpers/drain.js';
+import { fireIssues } from '../helpers/load.js';
+import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
+
+let t: TestEnv;
+beforeAll(async () => { t = await createTestEnv(); });
+afterAll(async () => { await t?.destroy(); });
+
+async function withApp<T>(strategy: (typeof STRATEGY_NAMES)[number], fn: (app: FastifyInstance, url: string) => Promise<T>): Promise<T> {
+  const app = await buildApp(t.deps, { strategy: createStrategy(strategy, t.deps) });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    return await fn(app, url);
+  } finally {
+    await app.close();
+  }
+}
+
+async function drain(couponId: number): Promise<void> {
+  const consumer = new PersistConsumer(t.deps, { name: 'mode', batchSize: 500, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
+  const running = consumer.run();
+  await waitForDrain(t.deps, couponId);
+  consumer.stop();
+  await running;
+}
+
+const post = (app: FastifyInstance, path: string, userId: number, couponId: number) =>
+  app.inject({ method: 'POST', url: path, payload: { userId, couponId } });
+
+describe.each(STRATEGY_NAMES.filter((s) => s !== 'none'))('a coupon is issued through one path only (%s)', (strategy) => {
+  it('once issued synchronously, the async path refuses it with 409 COUPON_ISSUE_MODE_MISMATCH', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: 1 });
+    await withApp(strategy, async (app) => {
+      expect((await post(app, '/v1/issue', 1, couponId)).statusCode).toBe(200);
+      const res = await post(app, '/v1/issue-async', 2, couponId);
+      expect(res.statusCode).toBe(409);
+      expect(res.json()).toMatchObject({ isSuccess: false, code: 'COUPON_ISSUE_MODE_MISMATCH' });
+      expect((await app.inject({ url: `/v1/coupons/${couponId}` })).json().issueMode).toBe('SYNC');
+    });
+    expect(await t.deps.redis.xlen(t.deps.keys.stream(couponId))).toBe(0);
+  });
+
+  it('once reserved asynchronously, the sync path refuses it, and the 202 is persisted', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: 1 });
+    await withApp(strategy, async (app) => {
+      expect((await post(app, '/v1/issue-async', 1, couponId)).statusCode).toBe(202);
+      const res = await post(app, '/v1/issue', 2, couponId);
+      expect(res.statusCode).toBe(409);
+      expect(res.json().code).toBe('COUPON_ISSUE_MODE_MISMATCH');
+    });
+    await drain(couponId);
+    expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 1, distinctUsers: 1, issuedQuantity: 1, totalQuantity: 1 });
+    expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
+  });
+
+  it('under a mixed flood of both paths, every 200 and every 202 is persisted and nothing is over-issued', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: 50 });
+    const outcomes = await withApp(strategy, async (_, url) => {
+      const bodies = Array.from({ length: 400 }, (_, i) => ({ couponId, userId: i + 1 }));
+      const [sync, async] = await Promise.all([
+        fireIssues([url], '/v1/issue', bodies.filter((b) => b.userId % 2 === 0)),
+        fireIssues([url], '/v1/issue-async', bodies.filter((b) => b.userId % 2 === 1)),
+      ]);
+      return { ...sync.outcomes, ...async.outcomes };
+    });
+    await drain(couponId);
+    const accepted = (outcomes['200'] ?? 0) + (outcomes['202'] ?? 0);
+    expect(accepted).toBe(50);
+    expect(Math.min(outcomes['200'] ?? 0, outcomes['202'] ?? 0)).toBe(0); // one path won the coupon
+    expect(Object.keys(outcomes).every((k) => ['200', '202', '409 COUPON_ISSUE_MODE_MISMATCH', '409 INVALID_COUPON_ISSUE_QUANTITY'].includes(k))).toBe(true);
+    expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 50, distinctUsers: 50, issuedQuantity: 50, totalQuantity: 50 });
+    expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
+  });
+});
