@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.js';
+import { UnavailableError } from '../errors.js';
 import { createReserver } from '../reservations/reserve.js';
 import { createStrategy, type IssueStrategy } from '../strategies/index.js';
 import { registerErrorHandling } from './error-handler.js';
@@ -28,11 +29,17 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
     loggerInstance: deps.log as FastifyBaseLogger,
     logController: new OneLineRequestLog(),
     bodyLimit: BODY_LIMIT_BYTES,
-    return503OnClosing: true,
+    // Requests that arrive while closing get our 503 body (below), not Fastify's own.
+    return503OnClosing: false,
     // Our contract rejects wrong types and unknown fields: no coercion, no silent removal.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   });
   registerErrorHandling(app);
+  let closing = false;
+  app.addHook('preClose', async () => { closing = true; });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new UnavailableError('the server is shutting down; try again');
+  });
   const strategy = opts.strategy ?? createStrategy(deps.config.issueStrategy, deps);
   registerHealthRoutes(app, deps);
   registerCouponRoutes(app, deps);

@@ -12,11 +12,17 @@ export function parseId(raw: string | undefined, name: string): number {
 
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 
-/** ISO-8601 with an explicit offset: a date without one would silently mean the server's zone. */
+/**
+ * ISO-8601 with an explicit offset: a date without one would silently mean the server's zone.
+ * Years 1970-9999 in UTC: what MySQL's DATETIME and epoch milliseconds in Redis both hold as given.
+ */
 export function parseIsoDate(raw: string, name: string): Date {
   const d = new Date(raw);
   if (!ISO_WITH_OFFSET.test(raw) || Number.isNaN(d.getTime())) {
     throw new InvalidRequestError(`${name} must be an ISO-8601 date-time with an offset, e.g. 2026-12-01T10:00:00+09:00`);
+  }
+  if (d.getUTCFullYear() < 1970 || d.getUTCFullYear() > 9999) {
+    throw new InvalidRequestError(`${name} must fall in the years 1970 to 9999 (UTC)`);
   }
   return d;
 }

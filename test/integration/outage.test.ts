@@ -81,6 +81,21 @@ describe('the async path', () => {
     expect((await t.deps.redis.hkeys(t.deps.keys.users(couponId))).sort()).toEqual(['1', '2']);
   });
 
+  it('answers a sold-out coupon from the winners it cached, even with Redis out of reach', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: 2 });
+    expect((await issueAsync(1, couponId)).statusCode).toBe(202);
+    expect((await issueAsync(2, couponId)).statusCode).toBe(202);
+    expect((await issueAsync(3, couponId)).json().code).toBe('INVALID_COUPON_ISSUE_QUANTITY'); // takes the snapshot
+    await sleep(50);
+    await redisProxy.cut();
+    try {
+      expect((await issueAsync(4, couponId)).json().code).toBe('INVALID_COUPON_ISSUE_QUANTITY');
+      expect((await issueAsync(1, couponId)).json().code).toBe('DUPLICATED_COUPON_ISSUE');
+    } finally {
+      await redisProxy.restore();
+    }
+  });
+
   it('keeps accepting while MySQL is out of reach: the hot path never touches it', async () => {
     const couponId = await insertTestCoupon(t.deps, { total: 10 });
     expect((await issueAsync(1, couponId)).statusCode).toBe(202); // loads the coupon into Redis

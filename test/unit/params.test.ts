@@ -13,6 +13,7 @@ describe('parseIsoDate', () => {
     expect(parseIsoDate('2026-12-01T10:00:00+09:00', 'd').toISOString()).toBe('2026-12-01T01:00:00.000Z');
     expect(parseIsoDate('2026-12-01T10:00:00.123Z', 'd').toISOString()).toBe('2026-12-01T10:00:00.123Z');
   });
-  it.each(['2026-12-01T10:00:00', '2026-12-01', 'tomorrow', '2026-13-01T10:00:00Z'])('rejects %j', (s) =>
+  it.each(['2026-12-01T10:00:00', '2026-12-01', 'tomorrow', '2026-13-01T10:00:00Z', '0001-01-01T00:00:00Z',
+    '1969-12-31T23:59:59Z', '9999-12-31T23:00:00-05:00'])('rejects %j', (s) =>
     expect(() => parseIsoDate(s, 'd')).toThrow(InvalidRequestError));
 });
