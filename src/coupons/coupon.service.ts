@@ -15,7 +15,7 @@ export async function createCoupon(deps: Deps, input: NewCouponInput): Promise<C
   const coupon = await repo.findCouponById(deps.db, id);
   if (!coupon) throw new Error(`coupon ${id} vanished right after its insert`);
   // MySQL is the record; Redis is loaded from it on first use if this publish fails.
-  await publishCouponRules(deps, coupon).catch((err: unknown) =>
+  await publishCouponRules(deps, coupon, { justCreated: true }).catch((err: unknown) =>
     deps.log.warn({ couponId: id, err: (err as Error).message }, 'coupon rules not published to redis; loaded on first use'));
   return coupon;
 }

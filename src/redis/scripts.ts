@@ -8,7 +8,7 @@ const SCRIPTS = {
   releaseLock: { file: 'release-lock.lua', keys: 1 },
   issueReserve: { file: 'issue-reserve.lua', keys: 3 },
   ackEntries: { file: 'ack-entries.lua', keys: 1 },
-  loadCoupon: { file: 'load-coupon.lua', keys: 2 },
+  loadCoupon: { file: 'load-coupon.lua', keys: 3 },
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;

@@ -12,11 +12,12 @@ const REBUILD_LOCK = { leaseMs: 60_000, waitMs: 15_000 } as const;
  * Writes a coupon's issue rules to Redis (with its stream and consumer group) and lists it for the
  * consumers. Listed first: rules without the listing would accept entries no consumer reads.
  */
-export async function publishCouponRules(deps: Deps, c: IssueRules): Promise<void> {
+export async function publishCouponRules(deps: Deps, c: IssueRules, opts: { justCreated?: boolean } = {}): Promise<void> {
   await deps.redis.sadd(deps.keys.activeCoupons, String(c.id));
   await deps.redis.loadCoupon(
-    deps.keys.rules(c.id), deps.keys.stream(c.id),
+    deps.keys.rules(c.id), deps.keys.stream(c.id), deps.keys.users(c.id),
     c.totalQuantity ?? UNLIMITED, c.dateIssueStart.getTime(), c.dateIssueEnd.getTime(), CONSUMER_GROUP, c.issueMode ?? '',
+    opts.justCreated ? '1' : '0',
   );
 }
 

@@ -105,3 +105,23 @@ describe('reserver (hot path)', () => {
     expect(await t.deps.redis.hlen(t.deps.keys.users(couponId))).toBe(0);
   });
 });
+
+describe('a coupon created over leftovers of an earlier database', () => {
+  it('starts with an empty reservation book, whatever Redis held under its id', async () => {
+    const { createCoupon } = await import('../../src/coupons/coupon.service.js');
+    const input = {
+      title: 'fresh', totalQuantity: 2, discountAmount: 1, minAvailableAmount: 0,
+      dateIssueStart: new Date(Date.now() - 1000), dateIssueEnd: new Date(Date.now() + 60_000),
+    };
+    const before = await createCoupon(t.deps, input);
+    // Leftovers under the next id, as when the database was recreated and the id is used again.
+    await t.deps.redis.hset(t.deps.keys.users(before.id + 1), '901', '1', '902', '1');
+    const coupon = await createCoupon(t.deps, input);
+    expect(coupon.id).toBe(before.id + 1);
+    expect(await t.deps.redis.hlen(t.deps.keys.users(coupon.id))).toBe(0);
+    const reserver = createReserver(t.deps);
+    await reserver.reserve(coupon.id, 1);
+    await reserver.reserve(coupon.id, 2);
+    await expect(reserver.reserve(coupon.id, 3)).rejects.toMatchObject({ code: ErrorCode.INVALID_COUPON_ISSUE_QUANTITY });
+  });
+});

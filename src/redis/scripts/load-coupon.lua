@@ -5,14 +5,20 @@
 
   KEYS[1]  rules hash   {coupon:ID}:rules
   KEYS[2]  stream       {coupon:ID}:stream
+  KEYS[3]  users hash   {coupon:ID}:users
   ARGV[1]  total quantity (-1 = unlimited)
   ARGV[2]  issue start (epoch ms)
   ARGV[3]  issue end (epoch ms)
   ARGV[4]  consumer group name
   ARGV[5]  issue mode the coupon is bound to (SYNC or ASYNC), or '' while unbound
+  ARGV[6]  '1' for a coupon just created: whatever Redis holds under its id is left over from
+           an earlier database that reused the id, and is deleted first; '0' to keep it (rebuild)
 
   Returns  1
 ]]
+if ARGV[6] == '1' then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+end
 redis.call('HSET', KEYS[1], 'total', ARGV[1], 'start', ARGV[2], 'end', ARGV[3])
 if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[1], 'mode', ARGV[5])
