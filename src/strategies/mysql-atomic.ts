@@ -1,5 +1,5 @@
 import { withTransaction, isDuplicateKeyError } from '../db/pool.js';
-import { assertIssueMode, assertWithinIssueWindow, IssueMode } from '../coupons/coupon.js';
+import { assertIssueMode, assertWithinIssueWindow, IssueMode, isQuantityAvailable } from '../coupons/coupon.js';
 import * as repo from '../coupons/coupon.repository.js';
 import { CouponNotExistError, CouponSoldOutError, DuplicatedIssueError } from '../errors.js';
 import type { IssueStrategy, StrategyDeps } from './strategy.js';
@@ -18,6 +18,12 @@ export function createMysqlAtomicStrategy(deps: StrategyDeps): IssueStrategy {
       if (!coupon) throw new CouponNotExistError(couponId);
       assertIssueMode(coupon, IssueMode.SYNC);
       assertWithinIssueWindow(coupon, now);
+      if (!isQuantityAvailable(coupon)) {
+        // Sold out is final (the count never goes down), so this plain read settles it without
+        // queueing on the hot row: the rejection flood after the sell-out costs one indexed SELECT.
+        if (await repo.existsCouponIssue(deps.db, couponId, userId)) throw new DuplicatedIssueError(couponId, userId);
+        throw new CouponSoldOutError(couponId);
+      }
       await withTransaction(deps.db, async (tx) => {
         try {
           await repo.insertCouponIssue(tx, couponId, userId, now);
