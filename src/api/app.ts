@@ -13,8 +13,13 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
 
 /** One log line per request, written after the answer (Fastify's default writes two). */
 class OneLineRequestLog extends LogController {
+  constructor(private readonly enabled: boolean) {
+    super();
+  }
+
   override incomingRequest(): void {}
   override requestCompleted(err: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    if (!this.enabled) return; // spare building the line under load-test log levels
     req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), err: err?.message }, 'request');
   }
 }
@@ -27,7 +32,7 @@ export interface AppOptions {
 export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    logController: new OneLineRequestLog(),
+    logController: new OneLineRequestLog(deps.log.isLevelEnabled('info')),
     bodyLimit: BODY_LIMIT_BYTES,
     // Requests that arrive while closing get our 503 body (below), not Fastify's own.
     return503OnClosing: false,

@@ -11,12 +11,17 @@ function body(code: string, comment: string): ErrorBody {
   return { isSuccess: false, code, comment };
 }
 
+/** Answers a typed refusal; also what a route uses to reply one it holds as a value. */
+export function sendCouponError(reply: FastifyReply, err: CouponError): FastifyReply {
+  return reply.status(err.status).send(body(err.code, err.message));
+}
+
 /** The one place where errors become HTTP answers: typed errors keep their code, the framework's own map to ours. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof CouponError) {
       if (err.status >= 500) req.log.warn({ err }, 'request failed');
-      return reply.status(err.status).send(body(err.code, err.message));
+      return sendCouponError(reply, err);
     }
     if (err.validation) {
       return reply.status(400).send(body(ErrorCode.INVALID_REQUEST, `invalid ${err.validationContext ?? 'request'}: ${err.message}`));

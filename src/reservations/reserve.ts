@@ -1,8 +1,9 @@
-import { assertIssueMode, assertWithinIssueWindow, IssueMode, type IssueRules } from '../coupons/coupon.js';
+import { IssueMode, isWithinIssueWindow, type IssueRules } from '../coupons/coupon.js';
 import * as repo from '../coupons/coupon.repository.js';
 import type { Deps } from '../deps.js';
 import {
   CouponNotExistError, CouponSoldOutError, DuplicatedIssueError, IssueModeMismatchError, IssueWindowClosedError, UnavailableError,
+  type CouponError,
 } from '../errors.js';
 import { publishIssueMode, readRedisRules, rebuildCouponState } from './coupon-state.js';
 import { RulesCache, type CachedRules } from './rules-cache.js';
@@ -16,7 +17,13 @@ const CACHE_TTL_MS = 1000;
 const MAX_CACHED_COUPONS = 10_000;
 
 export interface Reserver {
-  /** Reserves a unit for the user and queues it for MySQL, or throws the typed reason it cannot. */
+  /**
+   * Reserves a unit for the user and queues it for MySQL: resolves null, or with the business reason
+   * it was refused (an answer, not a fault: the flood's hot path replies without throwing). Rejects
+   * only on faults, such as Redis out of reach.
+   */
+  decide(couponId: number, userId: number): Promise<CouponError | null>;
+  /** decide(), with the refusal thrown. */
   reserve(couponId: number, userId: number): Promise<void>;
 }
 
@@ -78,24 +85,26 @@ export function createReserver(deps: Deps): Reserver {
       if (!rules) return { rules: null };
     }
     // A sold-out coupon's winners stay valid while nothing was freed (HLEN is O(1); HKEYS is not).
-    if (previous?.winners && previous.rules && sameRules(previous.rules, rules)
-      && (await deps.redis.hlen(deps.keys.users(couponId))) === previous.winners.size) {
-      return { rules, winners: previous.winners };
+    const soldOut = previous?.soldOut;
+    if (soldOut && previous.rules && sameRules(previous.rules, rules)
+      && (await deps.redis.hlen(deps.keys.users(couponId))) === soldOut.winners.size) {
+      return { rules, soldOut };
     }
     return { rules };
   };
 
-  /** The first async request inside the window binds the coupon to this path in MySQL, where the sync path sees it. */
-  const bindToAsync = async (rules: IssueRules): Promise<IssueRules> => {
+  /**
+   * The first async request inside the window binds the coupon to this path in MySQL, where the
+   * sync path sees it. Returns the mode it is bound to (null: the coupon is gone).
+   */
+  const bindToAsync = async (rules: IssueRules): Promise<IssueMode | null> => {
     const mode = (await once(`bind:${rules.id}`, async () => {
       const bound = await repo.bindAsyncMode(deps.db, rules.id);
       if (bound) await publishIssueMode(deps, rules.id, bound);
       return bound;
     })) as IssueMode | null;
-    if (mode === null) throw new CouponNotExistError(rules.id);
-    const updated = { ...rules, issueMode: mode };
-    cache.set(rules.id, { rules: updated });
-    return updated;
+    if (mode !== null) cache.set(rules.id, { rules: { ...rules, issueMode: mode } });
+    return mode;
   };
 
   /**
@@ -106,23 +115,24 @@ export function createReserver(deps: Deps): Reserver {
     if (rules.totalQuantity === null || rules.totalQuantity > MAX_CACHED_WINNERS) return;
     once(`winners:${rules.id}`, async () => {
       const users = await deps.redis.hkeys(deps.keys.users(rules.id));
-      cache.set(rules.id, { rules, winners: new Set(users.map(Number)) });
+      cache.set(rules.id, { rules, soldOut: { winners: new Set(users.map(Number)), refusal: new CouponSoldOutError(rules.id) } });
     }).catch(() => undefined); // only an optimisation: the script still answers correctly
   };
 
-  const reserveOnce = async (couponId: number, userId: number, now: Date): Promise<number> => {
-    const entry = await cache.get(couponId, (previous) => loadRules(couponId, previous));
-    let rules = entry.rules;
-    if (rules === null) throw new CouponNotExistError(couponId);
-    assertIssueMode(rules, IssueMode.ASYNC);
-    assertWithinIssueWindow(rules, now);
-    if (entry.winners) {
-      if (entry.winners.has(userId)) throw new DuplicatedIssueError(couponId, userId);
-      throw new CouponSoldOutError(couponId);
+  /** The script's code, or a refusal decided from the cache (same checks, same order). */
+  const decideOnce = async (couponId: number, userId: number, now: Date): Promise<number | CouponError> => {
+    const entry = cache.peek(couponId) ?? await cache.get(couponId, (previous) => loadRules(couponId, previous));
+    const rules = entry.rules;
+    if (rules === null) return new CouponNotExistError(couponId);
+    if (rules.issueMode === IssueMode.SYNC) return new IssueModeMismatchError(couponId, IssueMode.SYNC);
+    if (!isWithinIssueWindow(rules, now)) return new IssueWindowClosedError(couponId);
+    if (entry.soldOut) {
+      return entry.soldOut.winners.has(userId) ? new DuplicatedIssueError(couponId, userId) : entry.soldOut.refusal;
     }
     if (rules.issueMode === null) {
-      rules = await bindToAsync(rules);
-      if (rules.issueMode !== IssueMode.ASYNC) throw new IssueModeMismatchError(couponId, IssueMode.SYNC);
+      const mode = await bindToAsync(rules);
+      if (mode === null) return new CouponNotExistError(couponId);
+      if (mode !== IssueMode.ASYNC) return new IssueModeMismatchError(couponId, mode);
     }
     const code = Number(await deps.redis.issueReserve(
       deps.keys.rules(couponId), deps.keys.users(couponId), deps.keys.stream(couponId), userId, now.getTime(),
@@ -131,23 +141,30 @@ export function createReserver(deps: Deps): Reserver {
     return code;
   };
 
+  const decide = async (couponId: number, userId: number): Promise<CouponError | null> => {
+    const now = deps.now();
+    let outcome = await decideOnce(couponId, userId, now);
+    if (outcome === ReserveCode.NOT_LOADED) {
+      // Redis lost the coupon since we cached it: rebuild from MySQL, then decide again.
+      cache.forget(couponId);
+      outcome = await decideOnce(couponId, userId, now);
+    }
+    if (typeof outcome !== 'number') return outcome;
+    switch (outcome) {
+      case ReserveCode.RESERVED: return null;
+      case ReserveCode.OUTSIDE_WINDOW: return new IssueWindowClosedError(couponId);
+      case ReserveCode.DUPLICATED: return new DuplicatedIssueError(couponId, userId);
+      case ReserveCode.SOLD_OUT: return new CouponSoldOutError(couponId);
+      case ReserveCode.NOT_LOADED: throw new UnavailableError(`coupon ${couponId} is being reloaded into redis, try again`);
+      default: throw new Error(`issue-reserve.lua returned unknown code ${outcome}`);
+    }
+  };
+
   return {
+    decide,
     async reserve(couponId, userId) {
-      const now = deps.now();
-      let code = await reserveOnce(couponId, userId, now);
-      if (code === ReserveCode.NOT_LOADED) {
-        // Redis lost the coupon since we cached it: rebuild from MySQL, then decide again.
-        cache.forget(couponId);
-        code = await reserveOnce(couponId, userId, now);
-      }
-      switch (code) {
-        case ReserveCode.RESERVED: return;
-        case ReserveCode.OUTSIDE_WINDOW: throw new IssueWindowClosedError(couponId);
-        case ReserveCode.DUPLICATED: throw new DuplicatedIssueError(couponId, userId);
-        case ReserveCode.SOLD_OUT: throw new CouponSoldOutError(couponId);
-        case ReserveCode.NOT_LOADED: throw new UnavailableError(`coupon ${couponId} is being reloaded into redis, try again`);
-        default: throw new Error(`issue-reserve.lua returned unknown code ${code}`);
-      }
+      const refusal = await decide(couponId, userId);
+      if (refusal) throw refusal;
     },
   };
 }

@@ -1,11 +1,19 @@
 import type { IssueRules } from '../coupons/coupon.js';
+import type { CouponSoldOutError } from '../errors.js';
+
+/** What a sold-out coupon is answered with, without Redis: its final winners, and its one refusal. */
+export interface SoldOut {
+  readonly winners: ReadonlySet<number>;
+  /** Shared by every refused request (it is immutable): building one per request cost a measured share of the flood. */
+  readonly refusal: CouponSoldOutError;
+}
 
 export interface CachedRules {
   /** null: MySQL has no such coupon (returned, never stored). */
   readonly rules: IssueRules | null;
   readonly expiresAt: number;
-  /** Set once the coupon is sold out: the final list of winners, to answer without Redis. */
-  winners?: ReadonlySet<number>;
+  /** Set once the coupon is sold out. */
+  readonly soldOut?: SoldOut;
 }
 
 /**
@@ -22,6 +30,12 @@ export class RulesCache {
     private readonly maxEntries: number,
     private readonly clock: () => number = Date.now,
   ) {}
+
+  /** The live entry, if any: a hit answers without a promise on the hot path. */
+  peek(couponId: number): CachedRules | undefined {
+    const hit = this.entries.get(couponId);
+    return hit && hit.expiresAt > this.clock() ? hit : undefined;
+  }
 
   /** `load` receives the expired entry, if any, so it can carry over what is still valid. */
   async get(couponId: number, load: (previous: CachedRules | undefined) => Promise<Omit<CachedRules, 'expiresAt'>>): Promise<CachedRules> {
