@@ -2,6 +2,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { migrate } from './db/migrations.js';
 import { startApi } from './api/server.js';
+import { benchCommand } from './bench/bench-command.js';
+import { demoCommand } from './bench/demo-command.js';
 import { startConsumer } from './consumer/start-consumer.js';
 import { createDeps } from './deps.js';
 import { reconcileCoupon, type Reconciliation } from './reservations/coupon-state.js';
@@ -95,10 +97,7 @@ program.command('reconcile')
     }
   });
 
-// coupon bench / coupon demo: defined in src/bench/ (which loads its heavy parts only when run).
-// Imports are hoisted, so keeping them here leaves the bench one block apart from other commands.
-import { benchCommand } from './bench/bench-command.js';
-import { demoCommand } from './bench/demo-command.js';
+// bench and demo load their heavy parts only when run.
 program.addCommand(benchCommand(configOrExit));
 program.addCommand(demoCommand(configOrExit));
 
