@@ -73,6 +73,11 @@ function printReconciliation(r: Reconciliation, asJson: boolean): void {
     return;
   }
   const list = (xs: number[]) => (xs.length ? `${xs.length} (${xs.slice(0, 20).join(', ')}${xs.length > 20 ? ', ...' : ''})` : '0');
+  if (r.issueMode === 'SYNC') {
+    console.log(`coupon ${r.couponId}: issued through POST /v1/issue, in MySQL alone; Redis holds nothing to compare`);
+    console.log(`  rows in mysql: ${r.mysqlRows}, issued_quantity: ${r.mysqlIssuedQuantity}${r.inAgreement ? '' : ' (differs from the rows)'}${r.repaired ? ' (recounted)' : ''}`);
+    return;
+  }
   console.log(`coupon ${r.couponId}: ${r.inAgreement ? 'Redis and MySQL agree' : 'Redis and MySQL differ'}${r.repaired ? ' (repaired)' : ''}`);
   console.log(`  reserved in redis: ${r.redisCount}, queued: ${r.queued}, rows in mysql: ${r.mysqlRows}, issued_quantity: ${r.mysqlIssuedQuantity}`);
   console.log(`  rules in redis: ${r.rulesInRedis}`);

@@ -38,6 +38,13 @@ export interface CouponIssue {
 /** The part of a coupon that decides issuance; small enough to cache and to mirror in Redis. */
 export type IssueRules = Pick<Coupon, 'id' | 'issueMode' | 'totalQuantity' | 'dateIssueStart' | 'dateIssueEnd'>;
 
+/** Same stock and window: the terms that decide issuance (the path it is bound to aside). */
+export function sameIssueTerms(a: IssueRules, b: IssueRules): boolean {
+  return a.totalQuantity === b.totalQuantity
+    && a.dateIssueStart.getTime() === b.dateIssueStart.getTime()
+    && a.dateIssueEnd.getTime() === b.dateIssueEnd.getTime();
+}
+
 export function isQuantityAvailable(coupon: Pick<Coupon, 'totalQuantity' | 'issuedQuantity'>): boolean {
   return coupon.totalQuantity === null || coupon.issuedQuantity < coupon.totalQuantity;
 }

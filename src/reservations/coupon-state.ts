@@ -1,4 +1,4 @@
-import type { Coupon, IssueMode, IssueRules } from '../coupons/coupon.js';
+import { IssueMode, sameIssueTerms, type IssueRules } from '../coupons/coupon.js';
 import * as repo from '../coupons/coupon.repository.js';
 import type { Deps } from '../deps.js';
 import { CouponNotExistError } from '../errors.js';
@@ -71,6 +71,8 @@ export async function rebuildCouponState(deps: Deps, couponId: number): Promise<
 
 export interface Reconciliation {
   readonly couponId: number;
+  /** A SYNC coupon is issued in MySQL alone: Redis holds nothing for it and nothing is compared. */
+  readonly issueMode: IssueMode | null;
   /** Reserved in Redis, neither in MySQL nor waiting in the stream: accepted but lost (or dead-lettered). */
   readonly reservedNotPersisted: number[];
   /** In MySQL but unknown to Redis: Redis lost data; left alone, such users could be issued again. */
@@ -107,12 +109,6 @@ async function readQueuedUsers(deps: Deps, couponId: number): Promise<Set<number
   return queued;
 }
 
-function sameRules(a: IssueRules, b: Coupon): boolean {
-  return a.issueMode === b.issueMode && a.totalQuantity === b.totalQuantity
-    && a.dateIssueStart.getTime() === b.dateIssueStart.getTime()
-    && a.dateIssueEnd.getTime() === b.dateIssueEnd.getTime();
-}
-
 /**
  * Compares a coupon's Redis state with MySQL; with repair, brings Redis in line with MySQL.
  * Read order matters: Redis users, then the stream, then MySQL, so that an entry persisted
@@ -121,6 +117,17 @@ function sameRules(a: IssueRules, b: Coupon): boolean {
 export async function reconcileCoupon(deps: Deps, couponId: number, opts: { repair?: boolean } = {}): Promise<Reconciliation> {
   const coupon = await repo.findCouponById(deps.db, couponId);
   if (!coupon) throw new CouponNotExistError(couponId);
+  if (coupon.issueMode === IssueMode.SYNC) {
+    // Only MySQL's own count can disagree here (with its rows); repair recounts it.
+    const counts = await repo.countIssues(deps.db, couponId);
+    const inAgreement = counts.issuedQuantity === counts.rows;
+    if (opts.repair && !inAgreement) await repo.recountIssuedQuantity(deps.db, couponId);
+    return {
+      couponId, issueMode: coupon.issueMode, reservedNotPersisted: [], persistedNotReserved: [], queued: 0, redisCount: 0,
+      mysqlRows: counts.rows, mysqlIssuedQuantity: counts.issuedQuantity ?? 0, rulesInRedis: 'match',
+      inAgreement, repaired: opts.repair === true && !inAgreement,
+    };
+  }
   const rules = await readRedisRules(deps, couponId);
   const redisUsers = await readRedisUsers(deps, couponId);
   const queued = await readQueuedUsers(deps, couponId);
@@ -130,7 +137,9 @@ export async function reconcileCoupon(deps: Deps, couponId: number, opts: { repa
 
   const reservedNotPersisted = [...redisUsers].filter((u) => !mysqlUsers.has(u) && !queued.has(u)).sort((a, b) => a - b);
   const persistedNotReserved = [...mysqlUsers].filter((u) => !redisUsers.has(u)).sort((a, b) => a - b);
-  const rulesInRedis = rules === null ? 'missing' : sameRules(rules, coupon) ? 'match' : 'differ';
+  // Redis may not know the binding yet (the reserver binds again, harmlessly); it must not claim another.
+  const rulesInRedis = rules === null ? 'missing'
+    : (rules.issueMode === null || rules.issueMode === coupon.issueMode) && sameIssueTerms(rules, coupon) ? 'match' : 'differ';
   const inAgreement = reservedNotPersisted.length === 0 && persistedNotReserved.length === 0
     && rulesInRedis === 'match' && counts.issuedQuantity === counts.rows;
 
@@ -143,7 +152,7 @@ export async function reconcileCoupon(deps: Deps, couponId: number, opts: { repa
     repaired = true;
   }
   return {
-    couponId, reservedNotPersisted, persistedNotReserved, queued: queued.size,
+    couponId, issueMode: coupon.issueMode, reservedNotPersisted, persistedNotReserved, queued: queued.size,
     redisCount: redisUsers.size, mysqlRows: counts.rows, mysqlIssuedQuantity: counts.issuedQuantity ?? 0,
     rulesInRedis, inAgreement, repaired,
   };

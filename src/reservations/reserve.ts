@@ -1,4 +1,4 @@
-import { IssueMode, isWithinIssueWindow, type IssueRules } from '../coupons/coupon.js';
+import { IssueMode, isWithinIssueWindow, sameIssueTerms, type IssueRules } from '../coupons/coupon.js';
 import * as repo from '../coupons/coupon.repository.js';
 import type { Deps } from '../deps.js';
 import {
@@ -25,11 +25,6 @@ export interface Reserver {
   decide(couponId: number, userId: number): Promise<CouponError | null>;
   /** decide(), with the refusal thrown. */
   reserve(couponId: number, userId: number): Promise<void>;
-}
-
-function sameRules(a: IssueRules, b: IssueRules): boolean {
-  return a.totalQuantity === b.totalQuantity && a.dateIssueStart.getTime() === b.dateIssueStart.getTime()
-    && a.dateIssueEnd.getTime() === b.dateIssueEnd.getTime();
 }
 
 /** Runs fn once per key at a time; concurrent callers share its promise. */
@@ -86,7 +81,7 @@ export function createReserver(deps: Deps): Reserver {
     }
     // A sold-out coupon's winners stay valid while nothing was freed (HLEN is O(1); HKEYS is not).
     const soldOut = previous?.soldOut;
-    if (soldOut && previous.rules && sameRules(previous.rules, rules)
+    if (soldOut && previous.rules && sameIssueTerms(previous.rules, rules)
       && (await deps.redis.hlen(deps.keys.users(couponId))) === soldOut.winners.size) {
       return { rules, soldOut };
     }
@@ -95,16 +90,18 @@ export function createReserver(deps: Deps): Reserver {
 
   /**
    * The first async request inside the window binds the coupon to this path in MySQL, where the
-   * sync path sees it. Returns the mode it is bound to (null: the coupon is gone).
+   * sync path sees it. Returns the rules with the mode it is bound to (null: the coupon is gone).
    */
-  const bindToAsync = async (rules: IssueRules): Promise<IssueMode | null> => {
+  const bindToAsync = async (rules: IssueRules): Promise<IssueRules | null> => {
     const mode = (await once(`bind:${rules.id}`, async () => {
       const bound = await repo.bindAsyncMode(deps.db, rules.id);
       if (bound) await publishIssueMode(deps, rules.id, bound);
       return bound;
     })) as IssueMode | null;
-    if (mode !== null) cache.set(rules.id, { rules: { ...rules, issueMode: mode } });
-    return mode;
+    if (mode === null) return null;
+    const bound = { ...rules, issueMode: mode };
+    cache.set(rules.id, { rules: bound });
+    return bound;
   };
 
   /**
@@ -122,7 +119,7 @@ export function createReserver(deps: Deps): Reserver {
   /** The script's code, or a refusal decided from the cache (same checks, same order). */
   const decideOnce = async (couponId: number, userId: number, now: Date): Promise<number | CouponError> => {
     const entry = cache.peek(couponId) ?? await cache.get(couponId, (previous) => loadRules(couponId, previous));
-    const rules = entry.rules;
+    let rules = entry.rules;
     if (rules === null) return new CouponNotExistError(couponId);
     if (rules.issueMode === IssueMode.SYNC) return new IssueModeMismatchError(couponId, IssueMode.SYNC);
     if (!isWithinIssueWindow(rules, now)) return new IssueWindowClosedError(couponId);
@@ -130,9 +127,10 @@ export function createReserver(deps: Deps): Reserver {
       return entry.soldOut.winners.has(userId) ? new DuplicatedIssueError(couponId, userId) : entry.soldOut.refusal;
     }
     if (rules.issueMode === null) {
-      const mode = await bindToAsync(rules);
-      if (mode === null) return new CouponNotExistError(couponId);
-      if (mode !== IssueMode.ASYNC) return new IssueModeMismatchError(couponId, mode);
+      const bound = await bindToAsync(rules);
+      if (bound === null) return new CouponNotExistError(couponId);
+      if (bound.issueMode === IssueMode.SYNC) return new IssueModeMismatchError(couponId, IssueMode.SYNC);
+      rules = bound;
     }
     const code = Number(await deps.redis.issueReserve(
       deps.keys.rules(couponId), deps.keys.users(couponId), deps.keys.stream(couponId), userId, now.getTime(),

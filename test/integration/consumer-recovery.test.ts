@@ -38,17 +38,25 @@ async function expectExact(couponId: number): Promise<void> {
   expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
 }
 
-/** Starts a consumer process and kills it with SIGKILL once it has persisted some but not all rows. */
+/**
+ * Starts a consumer process and, once it has persisted some rows, kills it with SIGKILL while it holds
+ * entries it read but did not acknowledge: frozen with SIGSTOP, inspected, killed only then (or let go
+ * on for a few ms and caught again), so the recovery under test always has something to recover.
+ */
 async function killMidDrain(couponId: number, env: Record<string, string>): Promise<number> {
+  const name = env.CONSUMER_NAME!;
   const first = spawnCli(['consumer'], { ...t.env, CONSUMER_BATCH_SIZE: '100', ...env });
   await waitUntil('first rows persisted', async () => (await rowsOf(couponId)) >= 1000, 30_000);
+  for (let attempt = 0; ; attempt++) {
+    first.child.kill('SIGSTOP');
+    const held = (await t.deps.redis.xpending(t.deps.keys.stream(couponId), CONSUMER_GROUP, '-', '+', 1000, name)) as unknown[];
+    if (held.length > 0) break;
+    if (attempt === 100) throw new Error('never caught the consumer holding entries');
+    first.child.kill('SIGCONT');
+    await new Promise((r) => setTimeout(r, 3));
+  }
   first.child.kill('SIGKILL');
   expect(await first.exited).toBe('SIGKILL');
-  if (env.CONSUMER_NAME) {
-    // The dead consumer held entries it had read but not acknowledged: what recovery must take back.
-    const held = (await t.deps.redis.xpending(t.deps.keys.stream(couponId), CONSUMER_GROUP, '-', '+', 1000, env.CONSUMER_NAME)) as unknown[];
-    expect(held.length).toBeGreaterThan(0);
-  }
   const atKill = await rowsOf(couponId);
   expect(atKill).toBeLessThan(TOTAL); // truly mid-drain, or the test proves nothing
   return atKill;

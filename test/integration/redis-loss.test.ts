@@ -100,3 +100,23 @@ describe('Redis emptied (FLUSHALL) after the event sold out', () => {
     expect(reserved.map(Number).sort((a, b) => a - b)).toEqual(await winnersOf(couponId));
   });
 });
+
+describe('coupon reconcile on a coupon of the sync path', () => {
+  it('compares nothing with Redis, and --repair recounts a drifted issued_quantity', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: 5 });
+    for (const u of [1, 2, 3]) {
+      await t.deps.db.query('INSERT INTO coupon_issues (coupon_id, user_id, date_issued, created_at, updated_at) VALUES (?, ?, NOW(3), NOW(3), NOW(3))', [couponId, u]);
+    }
+    // Bound to the sync path with a count that lost an update (what the `none` strategy does).
+    await t.deps.db.query("UPDATE coupons SET issue_mode = 'SYNC', issued_quantity = 2 WHERE id = ?", [couponId]);
+
+    const report = spawnCli(['reconcile', String(couponId), '--json'], env);
+    expect(await report.exited).toBe(1);
+    expect(JSON.parse(report.output())).toMatchObject({ issueMode: 'SYNC', inAgreement: false, persistedNotReserved: [], mysqlRows: 3, mysqlIssuedQuantity: 2 });
+
+    const repair = spawnCli(['reconcile', String(couponId), '--repair'], env);
+    expect(await repair.exited).toBe(0);
+    expect(await countIssues(t.deps.db, couponId)).toMatchObject({ rows: 3, issuedQuantity: 3 });
+    expect(await deps.redis.hlen(deps.keys.users(couponId))).toBe(0);
+  });
+});
