@@ -115,7 +115,7 @@ export class PersistConsumer {
   }
 
   /** One round: reclaim what dead consumers left, read new entries, persist them. Returns how many entries it handled. */
-  async pollOnce(): Promise<number> {
+  private async pollOnce(): Promise<number> {
     const coupons = await this.listActiveCoupons();
     if (coupons.length === 0) return 0;
     let handled = 0;
