@@ -122,14 +122,19 @@ export function isRetryableTransactionError(err: unknown): boolean {
   return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
 }
 
+/** MySQL 8's CHECK violation: it reports SQLSTATE HY000, so the class test below misses it. */
+const MYSQL_CHECK_CONSTRAINT_VIOLATED = 3819;
+
 /**
  * MySQL refusing the data itself (a CHECK, a NULL, a value out of range): retrying cannot help, so the
  * consumer dead-letters such an entry. Every other MySQL error (read-only, missing table, no grant,
  * full disk) is the environment's and is retried until it is fixed. Told apart by SQLSTATE class
- * (21 cardinality, 22 data exception, 23 integrity constraint), which MySQL and MariaDB share; their
- * error numbers differ (MariaDB's CHECK failure 4025 is another error's number in MySQL).
+ * (21 cardinality, 22 data exception, 23 integrity constraint) plus MySQL 8's CHECK error by number;
+ * numbers alone would not do (MariaDB's CHECK failure, 4025 with SQLSTATE 23000, is another error's
+ * number in MySQL).
  */
 export function isDataError(err: unknown): boolean {
-  const state = (err as { sqlState?: unknown } | null)?.sqlState;
-  return typeof state === 'string' && /^2[123]/.test(state);
+  const e = err as { sqlState?: unknown; errno?: unknown } | null;
+  if (e?.errno === MYSQL_CHECK_CONSTRAINT_VIOLATED) return true;
+  return typeof e?.sqlState === 'string' && /^2[123]/.test(e.sqlState);
 }

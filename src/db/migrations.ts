@@ -50,6 +50,9 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: [
       `ALTER TABLE coupons ADD COLUMN issue_mode VARCHAR(5) NULL AFTER coupon_type,
         ADD CONSTRAINT chk_coupons_issue_mode CHECK (issue_mode IS NULL OR issue_mode IN ('SYNC', 'ASYNC'))`,
+      // A coupon already issued cannot say which path did it: bind it to the sync path, whose count is
+      // in MySQL. Safe either way: at worst its async requests are refused, never sold twice.
+      `UPDATE coupons SET issue_mode = 'SYNC' WHERE issue_mode IS NULL AND issued_quantity > 0`,
     ],
   },
 ];

@@ -1,5 +1,6 @@
 import { IssueMode, sameIssueTerms, type IssueRules } from '../coupons/coupon.js';
 import * as repo from '../coupons/coupon.repository.js';
+import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import { CouponNotExistError } from '../errors.js';
 import { withRedisLock } from '../redis/lock.js';
@@ -17,8 +18,13 @@ export async function publishCouponRules(deps: Deps, c: IssueRules, opts: { just
   await deps.redis.loadCoupon(
     deps.keys.rules(c.id), deps.keys.stream(c.id), deps.keys.users(c.id),
     c.totalQuantity ?? UNLIMITED, c.dateIssueStart.getTime(), c.dateIssueEnd.getTime(), CONSUMER_GROUP, c.issueMode ?? '',
-    opts.justCreated ? '1' : '0',
+    opts.justCreated ? '1' : '0', randomUUID(),
   );
+}
+
+/** Marks the users hash as changed by something other than reservations (a repair freed or restored members). */
+async function renewEpoch(deps: Deps, couponId: number): Promise<void> {
+  await deps.redis.hset(deps.keys.rules(couponId), 'epoch', randomUUID());
 }
 
 /** Records in Redis the path a coupon is bound to (MySQL holds the binding; this saves asking it again). */
@@ -26,13 +32,19 @@ export async function publishIssueMode(deps: Deps, couponId: number, mode: Issue
   await deps.redis.hset(deps.keys.rules(couponId), 'mode', mode);
 }
 
+export interface RedisRules extends IssueRules {
+  /** Renewed whenever the users hash may have lost members (rebuild, repair). */
+  readonly epoch: string;
+}
+
 /** The rules as Redis holds them, or null when they are not loaded. */
-export async function readRedisRules(deps: Deps, couponId: number): Promise<IssueRules | null> {
+export async function readRedisRules(deps: Deps, couponId: number): Promise<RedisRules | null> {
   const h = await deps.redis.hgetall(deps.keys.rules(couponId));
   if (h.total === undefined || h.start === undefined || h.end === undefined) return null;
   const total = Number(h.total);
   return {
     id: couponId,
+    epoch: h.epoch ?? '',
     issueMode: (h.mode as IssueMode | undefined) ?? null,
     totalQuantity: total === UNLIMITED ? null : total,
     dateIssueStart: new Date(Number(h.start)),
@@ -56,7 +68,7 @@ async function copyPersistedUsersToRedis(deps: Deps, couponId: number): Promise<
  * "not loaded", so an emptied Redis can never re-open stock that MySQL shows as taken.
  * Returns null when MySQL has no such coupon.
  */
-export async function rebuildCouponState(deps: Deps, couponId: number): Promise<IssueRules | null> {
+export async function rebuildCouponState(deps: Deps, couponId: number): Promise<RedisRules | null> {
   return withRedisLock(deps.redis, deps.keys.rebuildLock(couponId), REBUILD_LOCK, async () => {
     const loaded = await readRedisRules(deps, couponId);
     if (loaded) return loaded; // another process rebuilt it while we waited for the lock
@@ -65,7 +77,7 @@ export async function rebuildCouponState(deps: Deps, couponId: number): Promise<
     const copied = await copyPersistedUsersToRedis(deps, couponId);
     await publishCouponRules(deps, coupon);
     deps.log.info({ couponId, copied }, 'rebuilt coupon state in redis from mysql');
-    return coupon;
+    return readRedisRules(deps, couponId);
   });
 }
 
@@ -148,6 +160,7 @@ export async function reconcileCoupon(deps: Deps, couponId: number, opts: { repa
     if (persistedNotReserved.length) await copyPersistedUsersToRedis(deps, couponId);
     if (reservedNotPersisted.length) await deps.redis.hdel(deps.keys.users(couponId), ...reservedNotPersisted.map(String));
     if (rulesInRedis !== 'match') await publishCouponRules(deps, coupon);
+    else await renewEpoch(deps, couponId);
     if (counts.issuedQuantity !== counts.rows) await repo.recountIssuedQuantity(deps.db, couponId);
     repaired = true;
   }

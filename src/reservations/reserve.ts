@@ -79,10 +79,10 @@ export function createReserver(deps: Deps): Reserver {
       rules = await rebuildCouponState(deps, couponId);
       if (!rules) return { rules: null };
     }
-    // A sold-out coupon's winners stay valid while nothing was freed (HLEN is O(1); HKEYS is not).
+    // A sold-out coupon's winners hold while its terms and the users hash's epoch are unchanged:
+    // reservations only add members, and whatever removes some (rebuild, repair) renews the epoch.
     const soldOut = previous?.soldOut;
-    if (soldOut && previous.rules && sameIssueTerms(previous.rules, rules)
-      && (await deps.redis.hlen(deps.keys.users(couponId))) === soldOut.winners.size) {
+    if (soldOut && previous.rules && sameIssueTerms(previous.rules, rules) && soldOut.epoch === rules.epoch) {
       return { rules, soldOut };
     }
     return { rules };
@@ -111,8 +111,13 @@ export function createReserver(deps: Deps): Reserver {
   const snapshotWinners = (rules: IssueRules): void => {
     if (rules.totalQuantity === null || rules.totalQuantity > MAX_CACHED_WINNERS) return;
     once(`winners:${rules.id}`, async () => {
-      const users = await deps.redis.hkeys(deps.keys.users(rules.id));
-      cache.set(rules.id, { rules, soldOut: { winners: new Set(users.map(Number)), refusal: new CouponSoldOutError(rules.id) } });
+      // One transaction (same hash slot), so the epoch is the one these winners belong to.
+      const replies = await deps.redis.multi().hget(deps.keys.rules(rules.id), 'epoch').hkeys(deps.keys.users(rules.id)).exec();
+      const [[, epoch], [, users]] = replies as [[null, string | null], [null, string[]]];
+      cache.set(rules.id, {
+        rules,
+        soldOut: { epoch: epoch ?? '', winners: new Set(users.map(Number)), refusal: new CouponSoldOutError(rules.id) },
+      });
     }).catch(() => undefined); // only an optimisation: the script still answers correctly
   };
 

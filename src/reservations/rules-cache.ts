@@ -3,6 +3,8 @@ import type { CouponSoldOutError } from '../errors.js';
 
 /** What a sold-out coupon is answered with, without Redis: its final winners, and its one refusal. */
 export interface SoldOut {
+  /** The users hash's epoch when the winners were read: they hold only while it is unchanged. */
+  readonly epoch: string;
   readonly winners: ReadonlySet<number>;
   /** Shared by every refused request (it is immutable): building one per request cost a measured share of the flood. */
   readonly refusal: CouponSoldOutError;

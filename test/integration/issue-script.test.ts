@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishCouponRules } from '../../src/reservations/coupon-state.js';
+import { publishCouponRules, reconcileCoupon } from '../../src/reservations/coupon-state.js';
 import { createReserver } from '../../src/reservations/reserve.js';
 import { ErrorCode } from '../../src/errors.js';
+import { waitUntil } from '../helpers/drain.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;
@@ -97,6 +98,25 @@ describe('reserver (hot path)', () => {
       await expect(reserver.reserve(couponId, 1)).rejects.toMatchObject({ code: ErrorCode.DUPLICATED_COUPON_ISSUE });
       await new Promise((r) => setTimeout(r, 10));
     }
+  });
+
+  it('drops its cached winners once a repair changed them, even when the count is back where it was', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: 2 });
+    const first = createReserver(t.deps);
+    await first.reserve(couponId, 1);
+    await first.reserve(couponId, 2);
+    // Sold out: the first refusal snapshots the winners; once two refusals are one shared object, it is in use.
+    await waitUntil('winners snapshot in use', async () => (await first.decide(couponId, 3)) === (await first.decide(couponId, 4)));
+    // User 2's entry was dead-lettered (acknowledged and deleted, never persisted): repair frees the slot...
+    const entries = await t.deps.redis.xrange(t.deps.keys.stream(couponId), '-', '+');
+    const entryOf2 = entries.find(([, f]) => f[f.indexOf('u') + 1] === '2')!;
+    await t.deps.redis.xdel(t.deps.keys.stream(couponId), entryOf2[0]);
+    expect((await reconcileCoupon(t.deps, couponId, { repair: true })).reservedNotPersisted).toEqual([2]);
+    // ...another API process gives it to user 5: the count is 2 again, the winners are not the same.
+    await createReserver(t.deps).reserve(couponId, 5);
+    await new Promise((r) => setTimeout(r, 1100)); // past the rules cache's one second
+    expect(await first.decide(couponId, 5)).toMatchObject({ code: ErrorCode.DUPLICATED_COUPON_ISSUE });
+    expect(await first.decide(couponId, 2)).toMatchObject({ code: ErrorCode.INVALID_COUPON_ISSUE_QUANTITY });
   });
 
   it('refuses outside the window with INVALID_COUPON_ISSUE_DATE', async () => {

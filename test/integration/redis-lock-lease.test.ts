@@ -24,7 +24,14 @@ describe('redis-lock when a holder outlives its lease', () => {
     await waitUntil('A holds the lock', async () => (await t.deps.redis.exists(t.deps.keys.issueLock(couponId))) === 1);
     // B gets the lock only once A's lease expired, reads the same count, and stalls on the row too.
     const second = b.issue(couponId, 2).then(() => 'ok', (e: { code?: string }) => e.code);
-    await new Promise((r) => setTimeout(r, 1000));
+    // Release the row only once both have read the count and wait on the row to write it.
+    await waitUntil('A and B both blocked on the coupon row', async () => {
+      const [rows] = (await t.deps.db.query(
+        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'UPDATE coupons%'",
+        [t.config.mysqlDatabase],
+      )) as unknown as [{ n: number }[]];
+      return Number(rows[0]!.n) === 2;
+    }, 15_000);
     await blocker.commit();
     blocker.release();
     const results = [await first, await second];

@@ -2,8 +2,8 @@ import { ReplyError } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { isDataError, isInfrastructureError, isRetryableTransactionError, UnavailableError, CouponSoldOutError } from '../../src/errors.js';
 
-const mysqlError = (code: string, sqlState: string, extra: object = {}) =>
-  Object.assign(new Error(code), { code, sqlState, ...extra });
+const mysqlError = (code: string, sqlState: string, errno = 0) =>
+  Object.assign(new Error(code), { code, sqlState, errno });
 
 describe('isInfrastructureError', () => {
   it.each([
@@ -22,14 +22,16 @@ describe('isInfrastructureError', () => {
     ['a business error', new CouponSoldOutError(1)],
     ['a script error', new ReplyError('ERR Error running script')],
     ['a programming error', new TypeError('x is undefined')],
-    ['a CHECK violation', mysqlError('ER_CHECK_CONSTRAINT_VIOLATED', '23000')],
+    ['a CHECK violation', mysqlError('ER_CHECK_CONSTRAINT_VIOLATED', 'HY000', 3819)],
   ])('is false for %s', (_, err) => expect(isInfrastructureError(err)).toBe(false));
 });
 
 describe('isDataError (what the consumer may dead-letter)', () => {
   it('is true for MySQL refusing the values, on MySQL and MariaDB numbering alike', () => {
-    expect(isDataError(mysqlError('ER_CHECK_CONSTRAINT_VIOLATED', '23000'))).toBe(true);
-    expect(isDataError(mysqlError('ER_INNODB_AUTOEXTEND_SIZE_OUT_OF_RANGE', '23000'))).toBe(true); // MariaDB's 4025 as mysql2 names it
+    // What each server really sends for a failed CHECK: MySQL 8 errno 3819 with SQLSTATE HY000;
+    // MariaDB errno 4025 with 23000, which mysql2 names after MySQL's unrelated 4025.
+    expect(isDataError(mysqlError('ER_CHECK_CONSTRAINT_VIOLATED', 'HY000', 3819))).toBe(true);
+    expect(isDataError(mysqlError('ER_INNODB_AUTOEXTEND_SIZE_OUT_OF_RANGE', '23000', 4025))).toBe(true);
     expect(isDataError(mysqlError('ER_WARN_DATA_OUT_OF_RANGE', '22003'))).toBe(true);
   });
   it('is false for faults of the environment', () => {

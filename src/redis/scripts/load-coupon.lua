@@ -13,13 +13,15 @@
   ARGV[5]  issue mode the coupon is bound to (SYNC or ASYNC), or '' while unbound
   ARGV[6]  '1' for a coupon just created: whatever Redis holds under its id is left over from
            an earlier database that reused the id, and is deleted first; '0' to keep it (rebuild)
+  ARGV[7]  epoch: a fresh random token, renewed whenever the users hash may have lost members, so a
+           cache of a sold-out coupon's winners knows to read them again
 
   Returns  1
 ]]
 if ARGV[6] == '1' then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 end
-redis.call('HSET', KEYS[1], 'total', ARGV[1], 'start', ARGV[2], 'end', ARGV[3])
+redis.call('HSET', KEYS[1], 'total', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'epoch', ARGV[7])
 if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[1], 'mode', ARGV[5])
 end
