@@ -24,7 +24,7 @@ interface BenchFlags {
   json?: string;
   out?: string;
   url?: string;
-  database: string;
+  database?: string;
   keepData: boolean;
   cpuProf?: string;
   drainTimeout: number;
@@ -52,7 +52,7 @@ export function benchCommand(config: () => Config): Command {
     .option('--json <file>', 'write one JSON object per row (and the run\'s settings) to file')
     .option('--out <dir>', 'write a Markdown report and an SVG chart to dir')
     .option('--url <url>', 'target a running service (strategy as it runs; verified through MYSQL_URL, REDIS_URL, REDIS_KEY_PREFIX)')
-    .option('--database <name>', 'database the bench creates, migrates and drops', 'fcfs_bench')
+    .option('--database <name>', 'database the bench creates, migrates and drops (default: fcfs_bench_<run id>, so runs never share one)')
     .option('--keep-data', 'keep the bench database and Redis keys afterwards', false)
     .option('--cpu-prof <dir>', 'run each api child with --cpu-prof into dir')
     .option('--drain-timeout <seconds>', 'how long to wait for the consumer to catch up', positiveInt, 60)

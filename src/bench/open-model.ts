@@ -28,6 +28,7 @@ export async function runOpenModel(phase: LoadPhase): Promise<LoadResult> {
   const interval = 1000 / rate;
   let errors = 0;
   let inFlight = 0;
+  let abandoning = false;
   let drained: (() => void) | undefined;
 
   const send = (dueAt: number): void => {
@@ -38,7 +39,8 @@ export async function runOpenModel(phase: LoadPhase): Promise<LoadResult> {
         histogram.recordValue(Math.max(1, Math.round((performance.now() - dueAt) * 1000)));
         countResponse(counters, res.statusCode, body);
       })
-      .catch(() => { errors++; })
+      // Requests still out at the end are counted once below, not again as the pool rejects them.
+      .catch(() => { if (!abandoning) errors++; })
       .finally(() => {
         if (--inFlight === 0) drained?.();
       });
@@ -64,6 +66,7 @@ export async function runOpenModel(phase: LoadPhase): Promise<LoadResult> {
     ]);
   }
   const durationSec = (performance.now() - start) / 1000;
+  abandoning = true;
   errors += inFlight;
   await pool.destroy();
   const responses = readCounters(phase.counters);

@@ -12,7 +12,7 @@ import { startProgress } from './progress.js';
 import { createCounterBuffer } from './response-counters.cjs';
 import { planScenario, targetOf, type BenchStrategy, type ScenarioName, type ScenarioPlan } from './scenarios.js';
 import { startApi, startConsumer, type ServiceEnv, type ServiceProcess } from './service-processes.js';
-import { deleteKeys, openStore, readOutcome, waitForDrain, type Drain, type Store } from './verify.js';
+import { deleteKeys, openStore, readSettledOutcome, waitForDrain, type Drain, type Store } from './verify.js';
 import { runWrk, wrkAvailable } from './wrk-generator.js';
 
 export interface BenchOptions {
@@ -36,8 +36,8 @@ export interface BenchOptions {
   /** Used as-is with --url; otherwise the bench nests a prefix of its own under it. */
   readonly redisKeyPrefix: string;
   readonly adminToken: string | undefined;
-  /** Database the bench creates, migrates and drops (ignored with --url). */
-  readonly database: string;
+  /** Database the bench creates, migrates and drops (ignored with --url); default fcfs_bench_<run id>. */
+  readonly database: string | undefined;
   readonly keepData: boolean;
   readonly cpuProfDir: string | undefined;
   readonly drainTimeoutSec: number;
@@ -77,24 +77,44 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const external = opts.url !== undefined;
   // Nested under the configured prefix, so a test or a shared Redis can still find and clear it.
   const prefix = external ? opts.redisKeyPrefix : `${opts.redisKeyPrefix}bench-${runId}:`;
-  const mysqlUrl = external ? opts.mysqlUrl : withDatabase(opts.mysqlUrl, opts.database);
+  const database = opts.database ?? `fcfs_bench_${runId}`;
+  const mysqlUrl = external ? opts.mysqlUrl : withDatabase(opts.mysqlUrl, database);
   const choice: GeneratorChoice = { generator: resolveGenerator(opts.generator), workers: opts.workers, wrkThreads: opts.wrkThreads };
   const env: ServiceEnv = {
     mysqlUrl, redisUrl: opts.redisUrl, redisKeyPrefix: prefix,
     logDir: join(tmpdir(), `coupon-bench-${runId}`), cpuProfDir: opts.cpuProfDir,
   };
   if (!external) {
-    await dropDatabase(opts.mysqlUrl, opts.database);
+    await dropDatabase(opts.mysqlUrl, database);
     await migrate(mysqlUrl);
   }
   const store = openStore(mysqlUrl, opts.redisUrl, prefix);
   const rows: BenchRow[] = [];
   const skipped: { strategy: string; reason: string }[] = [];
   let generatorCheck: GeneratorCheck | null = null;
+  let running: Running | undefined;
+  let cleaned: Promise<void> | undefined;
+  // Run once, on the way out or on a signal: the service children, the database and the keys are the run's own.
+  const cleanUp = (): Promise<void> => (cleaned ??= (async () => {
+    await running?.stop().catch(() => {});
+    if (!external && !opts.keepData) {
+      await deleteKeys(store.redis, prefix).catch(() => {});
+      await store.close();
+      await dropDatabase(opts.mysqlUrl, database).catch(() => {});
+    } else {
+      await store.close();
+    }
+  })());
+  const onSignal = (signal: NodeJS.Signals): void => {
+    opts.log(`${signal}: stopping the bench's services and removing its data`);
+    void cleanUp().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     for (const strategy of opts.strategies) {
       const target = targetOf(strategy);
-      const running = await startServices(strategy, env, opts);
+      running = await startServices(strategy, env, opts);
       try {
         if (!(await hasRoute(running.url, target.path))) {
           skipped.push({ strategy, reason: `the server has no route ${target.path}` });
@@ -114,16 +134,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         }
       } finally {
         await running.stop();
+        running = undefined;
       }
     }
   } finally {
-    if (!external && !opts.keepData) {
-      await deleteKeys(store.redis, prefix).catch(() => {});
-      await store.close();
-      await dropDatabase(opts.mysqlUrl, opts.database).catch(() => {});
-    } else {
-      await store.close();
-    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanUp();
   }
   const finalRows = withBaselineRatios(rows);
   const failures = finalRows
@@ -203,7 +220,7 @@ async function runScenario(
   }
   let drain: Drain | null = null;
   if (target.needsConsumer) drain = await waitForDrain(store, couponIds, opts.drainTimeoutSec * 1000);
-  const outcome = target.verified ? await readOutcome(store, couponIds) : null;
+  const outcome = target.verified ? await readSettledOutcome(store, couponIds) : null;
   return buildRow({
     strategy, target, plan, load, outcome, drain,
     connections: opts.connections, rate: opts.rate,

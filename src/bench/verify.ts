@@ -127,6 +127,22 @@ export async function waitForDrain(store: Store, couponIds: readonly number[], t
   }
 }
 
+/**
+ * The outcome once it stops changing: requests still inside the server when the generator stopped
+ * may commit after it, and a late over-issue must be seen too.
+ */
+export async function readSettledOutcome(store: Store, couponIds: readonly number[], timeoutMs = 5000): Promise<Outcome> {
+  const deadline = performance.now() + timeoutMs;
+  let previous = await readOutcome(store, couponIds);
+  for (;;) {
+    await sleep(100);
+    const next = await readOutcome(store, couponIds);
+    const settled = next.rows === previous.rows && next.redisReserved === previous.redisReserved && next.streamLeft === previous.streamLeft;
+    if (settled || performance.now() > deadline) return next;
+    previous = next;
+  }
+}
+
 /** Deletes every key under the bench's own prefix (it is unique to the run, so nothing else matches). */
 export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { buildRow } from '../../src/bench/bench-row.js';
+import type { LoadResult } from '../../src/bench/load-result.js';
+import { planScenario, targetOf } from '../../src/bench/scenarios.js';
+import type { Outcome } from '../../src/bench/verify.js';
+
+const settings = { quantity: 100, coupons: 3, users: undefined, repeatShare: 0 };
+const load = (responses: Record<string, number>): LoadResult => ({
+  generator: 'wrk', durationSec: 1, responses, requestsPerSec: 1000, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1 }, errors: 0,
+});
+const outcome = (over: Partial<Outcome>): Outcome => ({
+  total: 100, rows: 100, overIssued: 0, duplicates: 0, counterDrift: 0, couponsNotFull: 0,
+  redisReserved: 0, streamLeft: 0, issuingMs: 10, ...over,
+});
+const row = (scenario: 'flood' | 'many', responses: Record<string, number>, o: Outcome) => buildRow({
+  strategy: 'mysql-atomic', target: targetOf('mysql-atomic'), plan: planScenario(scenario, settings),
+  load: load(responses), connections: 8, rate: null, outcome: o, drain: null, consumer: null,
+});
+
+describe('the bench verdict', () => {
+  it('passes a flood that issued exactly the stock and refused the rest', () => {
+    expect(row('flood', { '200': 100, '409 INVALID_COUPON_ISSUE_QUANTITY': 900 }, outcome({})).exact).toBe(true);
+  });
+
+  it('fails a run answered with 5xx, even with nothing over-issued', () => {
+    const r = row('flood', { '503 UNAVAILABLE': 800, '500 INTERNAL_ERROR': 200 }, outcome({ rows: 0, couponsNotFull: 1 }));
+    expect(r.exact).toBe(false);
+    expect(r.failures.join()).toContain('unexpected answers');
+  });
+
+  it('fails "sold out" answered in the many scenario while no coupon is full', () => {
+    const r = row('many', { '200': 150, '409 INVALID_COUPON_ISSUE_QUANTITY': 500 }, outcome({ total: 300, rows: 150, couponsNotFull: 3 }));
+    expect(r.exact).toBe(false);
+    expect(r.failures.join()).toContain('sold out');
+  });
+
+  it('fails an over-issue', () => {
+    expect(row('flood', { '200': 101 }, outcome({ rows: 101, overIssued: 1 })).exact).toBe(false);
+  });
+});
