@@ -1,6 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { IssueMode, sameIssueTerms, type IssueRules } from '../coupons/coupon.js';
 import * as repo from '../coupons/coupon.repository.js';
-import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import { CouponNotExistError } from '../errors.js';
 import { withRedisLock } from '../redis/lock.js';
