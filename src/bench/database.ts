@@ -1,4 +1,5 @@
 import mysql from 'mysql2/promise';
+import { connectionOptions } from '../db/pool.js';
 
 function checkName(database: string): string {
   if (!/^[A-Za-z0-9_]{1,64}$/.test(database)) throw new Error(`a database name must be letters, digits and _ (got ${JSON.stringify(database)})`);
@@ -14,13 +15,8 @@ export function withDatabase(mysqlUrl: string, database: string): string {
 
 /** Drops a database the bench or demo owns (never the one in MYSQL_URL: callers pass their own name). */
 export async function dropDatabase(mysqlUrl: string, database: string): Promise<void> {
-  const u = new URL(mysqlUrl);
-  const conn = await mysql.createConnection({
-    host: u.hostname,
-    port: Number(u.port || 3306),
-    user: decodeURIComponent(u.username || 'root'),
-    password: decodeURIComponent(u.password),
-  });
+  const { database: _, ...server } = connectionOptions(mysqlUrl);
+  const conn = await mysql.createConnection(server);
   try {
     await conn.query(`DROP DATABASE IF EXISTS \`${checkName(database)}\``);
   } finally {

@@ -9,7 +9,8 @@ import { succeededOf } from './load-result.js';
 import { RESPONSE_KEYS, slotOf } from './response-counters.cjs';
 import { startApi, startConsumer, type ServiceProcess } from './service-processes.js';
 import { dropDatabase, withDatabase } from './database.js';
-import { deleteKeys, openStore, readOutcome, waitForDrain, type Outcome } from './verify.js';
+import { deleteKeysWithPrefix } from '../redis/client.js';
+import { openStore, readOutcome, waitForDrain, type Outcome } from './verify.js';
 
 export interface DemoOptions {
   /** redis-async (the default: the fast path) or one of the sync strategies. */
@@ -108,7 +109,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     return { couponId, requested: bodies.length, distinctUsers: distinct, seconds, requestsPerSec: Math.round(bodies.length / seconds), responses, outcome, exact };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
-    if (own) await deleteKeys(store.redis, prefix).catch(() => {});
+    if (own) await deleteKeysWithPrefix(store.redis, prefix).catch(() => {});
     await store.close();
   }
 }

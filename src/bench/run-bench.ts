@@ -12,7 +12,8 @@ import { startProgress } from './progress.js';
 import { createCounterBuffer } from './response-counters.cjs';
 import { planScenario, targetOf, type BenchStrategy, type ScenarioName, type ScenarioPlan } from './scenarios.js';
 import { startApi, startConsumer, type ServiceEnv, type ServiceProcess } from './service-processes.js';
-import { deleteKeys, openStore, readSettledOutcome, waitForDrain, type Drain, type Store } from './verify.js';
+import { deleteKeysWithPrefix } from '../redis/client.js';
+import { openStore, readSettledOutcome, waitForDrain, type Drain, type Store } from './verify.js';
 import { runWrk, wrkAvailable } from './wrk-generator.js';
 
 export interface BenchOptions {
@@ -98,7 +99,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const cleanUp = (): Promise<void> => (cleaned ??= (async () => {
     await running?.stop().catch(() => {});
     if (!external && !opts.keepData) {
-      await deleteKeys(store.redis, prefix).catch(() => {});
+      await deleteKeysWithPrefix(store.redis, prefix).catch(() => {});
       await store.close();
       await dropDatabase(opts.mysqlUrl, database).catch(() => {});
     } else {

@@ -142,13 +142,3 @@ export async function readSettledOutcome(store: Store, couponIds: readonly numbe
     previous = next;
   }
 }
-
-/** Deletes every key under the bench's own prefix (it is unique to the run, so nothing else matches). */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}

@@ -1,4 +1,5 @@
 import mysql from 'mysql2/promise';
+import { connectionOptions } from './pool.js';
 
 interface Migration {
   readonly version: number;
@@ -65,15 +66,9 @@ export interface MigrateResult {
 
 /** Creates the database if missing, then applies pending migrations under a named lock (safe to run from many processes). */
 export async function migrate(mysqlUrl: string): Promise<MigrateResult> {
-  const url = new URL(mysqlUrl);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  const conn = await mysql.createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username || 'root'),
-    password: decodeURIComponent(url.password),
-    connectTimeout: 5000,
-  });
+  // Connect without the database: it may not exist yet.
+  const { database, ...server } = connectionOptions(mysqlUrl);
+  const conn = await mysql.createConnection({ ...server, connectTimeout: 5000 });
   try {
     await conn.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4`);
     await conn.query(`USE \`${database}\``);

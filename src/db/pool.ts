@@ -6,14 +6,23 @@ import { isRetryableTransactionError } from '../errors.js';
 export type Queryable = Pick<Pool, 'query' | 'execute'>;
 export type { Pool, PoolConnection };
 
-export function createPool(url: string, size: number): Pool {
+/** Server and credentials from a mysql:// URL; `database` is '' when the URL names none. */
+export function connectionOptions(url: string): { host: string; port: number; user: string; password: string; database: string } {
   const u = new URL(url);
-  return mysql.createPool({
+  return {
     host: u.hostname,
     port: Number(u.port || 3306),
     user: decodeURIComponent(u.username || 'root'),
     password: decodeURIComponent(u.password),
-    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined,
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')),
+  };
+}
+
+export function createPool(url: string, size: number): Pool {
+  const { database, ...server } = connectionOptions(url);
+  return mysql.createPool({
+    ...server,
+    database: database || undefined,
     connectionLimit: size,
     // Unbounded wait queue: a flood waits for a connection instead of failing.
     queueLimit: 0,

@@ -2,6 +2,16 @@ import { Redis } from 'ioredis';
 
 export type { Redis };
 
+/** Deletes every key under a prefix (tests, bench and demo own theirs), without blocking Redis on KEYS. */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
 export function createRedis(url: string, name = 'fcfs-coupon'): Redis {
   return new Redis(url, {
     connectionName: name,

@@ -3,6 +3,7 @@ import mysql from 'mysql2/promise';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrate } from '../../src/db/migrations.js';
 import { createDeps, type Deps } from '../../src/deps.js';
+import { deleteKeysWithPrefix } from '../../src/redis/client.js';
 
 const MYSQL_BASE = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/coupon';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -35,20 +36,11 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     config,
     deps,
     async destroy() {
-      await deleteKeys(deps, `${env.REDIS_KEY_PREFIX}*`);
+      await deleteKeysWithPrefix(deps.redis, env.REDIS_KEY_PREFIX);
       await deps.db.query(`DROP DATABASE IF EXISTS \`${config.mysqlDatabase}\``);
       await deps.close();
     },
   };
-}
-
-export async function deleteKeys(deps: Deps, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await deps.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (keys.length) await deps.redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 /** A coupon row inserted directly (tests of the HTTP create endpoint live in the API tests). */

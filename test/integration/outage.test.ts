@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { loadConfig } from '../../src/config.js';
 import { countIssues } from '../../src/coupons/coupon.repository.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import { createReserver } from '../../src/reservations/reserve.js';
+import { waitUntil } from '../helpers/drain.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
@@ -38,14 +38,6 @@ const issue = (userId: number, couponId: number) =>
 const issueAsync = (userId: number, couponId: number) =>
   app.inject({ method: 'POST', url: '/v1/issue-async', payload: { userId, couponId } });
 
-async function eventually(fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(100);
-  }
-}
-
 describe.each([
   ['MySQL', () => mysqlProxy],
   ['Redis', () => redisProxy],
@@ -61,8 +53,8 @@ describe.each([
     expect((await app.inject({ url: '/health' })).statusCode).toBe(503);
 
     await proxy().restore();
-    await eventually(async () => (await app.inject({ url: '/health' })).statusCode === 200);
-    await eventually(async () => (await issue(3, couponId)).statusCode === 200);
+    await waitUntil('health back to 200', async () => (await app.inject({ url: '/health' })).statusCode === 200, 10_000);
+    await waitUntil('issuing again', async () => (await issue(3, couponId)).statusCode === 200, 10_000);
     expect((await issue(2, couponId)).statusCode).toBe(200);
     // The refused request left no trace: exactly users 1, 2 and 3.
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 3, distinctUsers: 3, issuedQuantity: 3, totalQuantity: 10 });
@@ -78,7 +70,7 @@ describe('the async path', () => {
     expect(down.statusCode).toBe(503);
     expect(down.json()).toMatchObject({ isSuccess: false, code: 'UNAVAILABLE' });
     await redisProxy.restore();
-    await eventually(async () => (await issueAsync(2, couponId)).statusCode === 202);
+    await waitUntil('reserving again', async () => (await issueAsync(2, couponId)).statusCode === 202, 10_000);
     expect((await t.deps.redis.hkeys(t.deps.keys.users(couponId))).sort()).toEqual(['1', '2']);
   });
 
@@ -88,7 +80,7 @@ describe('the async path', () => {
     await reserver.reserve(couponId, 1);
     await reserver.reserve(couponId, 2);
     // The first refusal snapshots the winners; once two refusals are one shared object, it is in use.
-    await eventually(async () => (await reserver.decide(couponId, 3)) === (await reserver.decide(couponId, 4)));
+    await waitUntil('winners snapshot in use', async () => (await reserver.decide(couponId, 3)) === (await reserver.decide(couponId, 4)), 10_000);
     await redisProxy.cut();
     try {
       expect(await reserver.decide(couponId, 5)).toMatchObject({ code: 'INVALID_COUPON_ISSUE_QUANTITY' });
