@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import { connectionOptions } from '../db/pool.js';
+import { connectionOptions } from '../adapters/mysql/pool.js';
 
 function checkName(database: string): string {
   if (!/^[A-Za-z0-9_]{1,64}$/.test(database)) throw new Error(`a database name must be letters, digits and _ (got ${JSON.stringify(database)})`);

@@ -3,13 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { migrate } from '../db/migrations.js';
+import { migrate } from '../adapters/mysql/migrations.js';
 import { createCouponEvent } from './api-client.js';
 import { succeededOf } from './load-result.js';
 import { RESPONSE_KEYS, slotOf } from './response-counters.cjs';
 import { startApi, startConsumer, type ServiceProcess } from './service-processes.js';
 import { dropDatabase, withDatabase } from './database.js';
-import { deleteKeysWithPrefix } from '../redis/client.js';
+import { deleteKeysWithPrefix } from '../adapters/redis/client.js';
 import { openStore, readOutcome, waitForDrain, type Outcome } from './verify.js';
 
 export interface DemoOptions {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { migrate } from '../db/migrations.js';
+import { migrate } from '../adapters/mysql/migrations.js';
 import { createCouponEvents, hasRoute, type ApiTarget } from './api-client.js';
 import { dropDatabase, withDatabase } from './database.js';
 import { buildRow, withBaselineRatios, type BenchRow } from './bench-row.js';
@@ -12,7 +12,7 @@ import { startProgress } from './progress.js';
 import { createCounterBuffer } from './response-counters.cjs';
 import { planScenario, targetOf, type BenchStrategy, type ScenarioName, type ScenarioPlan } from './scenarios.js';
 import { startApi, startConsumer, type ServiceEnv, type ServiceProcess } from './service-processes.js';
-import { deleteKeysWithPrefix } from '../redis/client.js';
+import { deleteKeysWithPrefix } from '../adapters/redis/client.js';
 import { openStore, readSettledOutcome, waitForDrain, type Drain, type Store } from './verify.js';
 import { runWrk, wrkAvailable } from './wrk-generator.js';
 

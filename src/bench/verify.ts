@@ -1,8 +1,8 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createPool, type Pool } from '../db/pool.js';
-import { createRedis, type Redis } from '../redis/client.js';
-import { createKeys, type Keys } from '../redis/keys.js';
+import { createPool, type Pool } from '../adapters/mysql/pool.js';
+import { createRedis, type Redis } from '../adapters/redis/client.js';
+import { createKeys, type Keys } from '../adapters/redis/keys.js';
 
 /** Reads the outcome of a scenario straight from MySQL and Redis, never through the service under test. */
 export interface Store {

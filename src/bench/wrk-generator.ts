@@ -2,8 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { round, type LoadPhase, type LoadResult } from './load-result.js';
 
-// src/bench/ and dist/bench/ both sit two levels below the package root, like the Redis scripts.
-const SCRIPT = fileURLToPath(new URL('../../src/bench/wrk-load.lua', import.meta.url));
+// Beside this module in src/ and, copied by the build, in dist/.
+const SCRIPT = fileURLToPath(new URL('./wrk-load.lua', import.meta.url));
 const MARKER = 'BENCH_JSON ';
 
 interface WrkSummary {

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { loadConfig, type Config } from '../../src/config.js';
-import { migrate } from '../../src/db/migrations.js';
+import { migrate } from '../../src/adapters/mysql/migrations.js';
+import { reservationsOf } from '../../src/async-issue/coupon-mirror.js';
 import { createDeps, type Deps } from '../../src/deps.js';
-import { deleteKeysWithPrefix } from '../../src/redis/client.js';
+import type { CouponServiceDeps } from '../../src/domain/coupon.service.js';
+import { deleteKeysWithPrefix } from '../../src/adapters/redis/client.js';
 
 const MYSQL_BASE = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/coupon';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -13,6 +15,8 @@ export interface TestEnv {
   readonly env: Record<string, string>;
   readonly config: Config;
   readonly deps: Deps;
+  /** What the domain's coupon service takes, wired to this test's own database and Redis prefix. */
+  readonly coupons: CouponServiceDeps;
   destroy(): Promise<void>;
 }
 
@@ -35,6 +39,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     env,
     config,
     deps,
+    coupons: { db: deps.db, now: deps.now, log: deps.log, reservations: reservationsOf(deps) },
     async destroy() {
       await deleteKeysWithPrefix(deps.redis, env.REDIS_KEY_PREFIX);
       await deps.db.query(`DROP DATABASE IF EXISTS \`${config.mysqlDatabase}\``);

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
+import { buildApp } from '../../src/entry-points/api/app.js';
 import { loadConfig } from '../../src/config.js';
-import { countIssues } from '../../src/coupons/coupon.repository.js';
+import { countIssues } from '../../src/domain/coupon.repository.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
-import { PersistConsumer } from '../../src/consumer/persist-consumer.js';
-import { countIssues } from '../../src/coupons/coupon.repository.js';
-import { reconcileCoupon } from '../../src/reservations/coupon-state.js';
+import { buildApp } from '../../src/entry-points/api/app.js';
+import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
+import { countIssues } from '../../src/domain/coupon.repository.js';
+import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
 import { waitForDrain } from '../helpers/drain.js';
 import { fireIssues, floodBodies } from '../helpers/load.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { PersistConsumer } from '../../src/consumer/persist-consumer.js';
-import { countIssues, findCouponById } from '../../src/coupons/coupon.repository.js';
+import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
+import { countIssues, findCouponById } from '../../src/domain/coupon.repository.js';
 import { createDeps } from '../../src/deps.js';
-import { CONSUMER_GROUP } from '../../src/redis/keys.js';
-import { publishCouponRules, reconcileCoupon } from '../../src/reservations/coupon-state.js';
-import { createReserver } from '../../src/reservations/reserve.js';
+import { CONSUMER_GROUP } from '../../src/adapters/redis/keys.js';
+import { publishCouponRules } from '../../src/async-issue/coupon-mirror.js';
+import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
+import { createReserver } from '../../src/async-issue/reserver.js';
 import { waitForDrain, waitUntil } from '../helpers/drain.js';
 import { spawnCli, type CliProcess } from '../helpers/processes.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';

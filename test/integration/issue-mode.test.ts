@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
-import { PersistConsumer } from '../../src/consumer/persist-consumer.js';
-import { countIssues } from '../../src/coupons/coupon.repository.js';
-import { createCoupon } from '../../src/coupons/coupon.service.js';
+import { buildApp } from '../../src/entry-points/api/app.js';
+import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
+import { countIssues } from '../../src/domain/coupon.repository.js';
+import { createCoupon } from '../../src/domain/coupon.service.js';
 import { STRATEGY_NAMES } from '../../src/config.js';
-import { createStrategy } from '../../src/strategies/index.js';
+import { createStrategy } from '../../src/sync-issue/index.js';
 import { waitForDrain } from '../helpers/drain.js';
 import { fireIssues } from '../helpers/load.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
@@ -63,7 +63,7 @@ describe.each(STRATEGY_NAMES.filter((s) => s !== 'none'))('a coupon is issued th
 
   it.each([0, 1])('under a mixed flood of both paths, every 200 and every 202 is persisted and nothing is over-issued (round %i)', async () => {
     // Rules already in Redis (as after POST /v1/coupons), so neither path starts with a handicap.
-    const { id: couponId } = await createCoupon(t.deps, {
+    const { id: couponId } = await createCoupon(t.coupons, {
       title: 'mixed', totalQuantity: 50, discountAmount: 1, minAvailableAmount: 0,
       dateIssueStart: new Date(Date.now() - 1000), dateIssueEnd: new Date(Date.now() + 60_000),
     });

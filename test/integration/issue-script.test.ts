@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishCouponRules, reconcileCoupon } from '../../src/reservations/coupon-state.js';
-import { createReserver } from '../../src/reservations/reserve.js';
+import { publishCouponRules } from '../../src/async-issue/coupon-mirror.js';
+import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
+import { createReserver } from '../../src/async-issue/reserver.js';
+import { ReserveCode } from '../../src/adapters/redis/scripts.js';
 import { ErrorCode } from '../../src/errors.js';
 import { waitUntil } from '../helpers/drain.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
@@ -20,8 +22,7 @@ async function redisCoupon(total: number | null): Promise<number> {
   return id;
 }
 const reserveAt = (couponId: number, userId: number, at: number) =>
-  t.deps.redis.issueReserve(t.deps.keys.rules(couponId), t.deps.keys.users(couponId), t.deps.keys.stream(couponId), userId, at)
-    .then(Number);
+  t.deps.scripts.issueReserve(couponId, userId, at).then((outcome) => ReserveCode[outcome]);
 const inside = start.getTime() + 1000;
 
 describe('issue-reserve.lua', () => {
@@ -128,15 +129,15 @@ describe('reserver (hot path)', () => {
 
 describe('a coupon created over leftovers of an earlier database', () => {
   it('starts with an empty reservation book, whatever Redis held under its id', async () => {
-    const { createCoupon } = await import('../../src/coupons/coupon.service.js');
+    const { createCoupon } = await import('../../src/domain/coupon.service.js');
     const input = {
       title: 'fresh', totalQuantity: 2, discountAmount: 1, minAvailableAmount: 0,
       dateIssueStart: new Date(Date.now() - 1000), dateIssueEnd: new Date(Date.now() + 60_000),
     };
-    const before = await createCoupon(t.deps, input);
+    const before = await createCoupon(t.coupons, input);
     // Leftovers under the next id, as when the database was recreated and the id is used again.
     await t.deps.redis.hset(t.deps.keys.users(before.id + 1), '901', '1', '902', '1');
-    const coupon = await createCoupon(t.deps, input);
+    const coupon = await createCoupon(t.coupons, input);
     expect(coupon.id).toBe(before.id + 1);
     expect(await t.deps.redis.hlen(t.deps.keys.users(coupon.id))).toBe(0);
     const reserver = createReserver(t.deps);

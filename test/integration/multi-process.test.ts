@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StrategyName } from '../../src/config.js';
-import { countIssues } from '../../src/coupons/coupon.repository.js';
+import { countIssues } from '../../src/domain/coupon.repository.js';
 import { fireIssues, floodBodies } from '../helpers/load.js';
 import { startApiProcess, type CliProcess } from '../helpers/processes.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';

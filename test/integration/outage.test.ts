@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
+import { buildApp } from '../../src/entry-points/api/app.js';
 import { loadConfig } from '../../src/config.js';
-import { countIssues } from '../../src/coupons/coupon.repository.js';
+import { countIssues } from '../../src/domain/coupon.repository.js';
 import { createDeps, type Deps } from '../../src/deps.js';
-import { createReserver } from '../../src/reservations/reserve.js';
+import { createReserver } from '../../src/async-issue/reserver.js';
 import { waitUntil } from '../helpers/drain.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';

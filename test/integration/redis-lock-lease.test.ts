@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countIssues } from '../../src/coupons/coupon.repository.js';
+import { countIssues } from '../../src/domain/coupon.repository.js';
 import { ErrorCode } from '../../src/errors.js';
-import { createRedisLockStrategy } from '../../src/strategies/redis-lock.js';
+import { createRedisLockStrategy } from '../../src/sync-issue/redis-lock.js';
 import { waitUntil } from '../helpers/drain.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
+import { buildApp } from '../../src/entry-points/api/app.js';
 import { loadConfig } from '../../src/config.js';
-import { PersistConsumer } from '../../src/consumer/persist-consumer.js';
-import { countIssues } from '../../src/coupons/coupon.repository.js';
+import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
+import { countIssues } from '../../src/domain/coupon.repository.js';
 import { createDeps, type Deps } from '../../src/deps.js';
-import { reconcileCoupon } from '../../src/reservations/coupon-state.js';
+import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
 import { waitForDrain } from '../helpers/drain.js';
 import { fireIssues, floodBodies } from '../helpers/load.js';
 import { startPrivateRedis } from '../helpers/private-redis.js';

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
+import { buildApp } from '../../src/entry-points/api/app.js';
 import type { StrategyName } from '../../src/config.js';
-import { countIssues } from '../../src/coupons/coupon.repository.js';
-import { createStrategy } from '../../src/strategies/index.js';
+import { countIssues } from '../../src/domain/coupon.repository.js';
+import { createStrategy } from '../../src/sync-issue/index.js';
 import { fireIssues, floodBodies } from '../helpers/load.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 

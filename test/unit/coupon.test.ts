@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { issue, isQuantityAvailable, isWithinIssueWindow, type Coupon } from '../../src/coupons/coupon.js';
+import { issue, isQuantityAvailable, isWithinIssueWindow, type Coupon } from '../../src/domain/coupon.js';
 import { CouponSoldOutError, ErrorCode, IssueWindowClosedError } from '../../src/errors.js';
 
 const start = new Date('2026-12-01T10:00:00Z');

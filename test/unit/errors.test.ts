@@ -1,11 +1,14 @@
 import { ReplyError } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { isDataError, isInfrastructureError, isRetryableTransactionError, UnavailableError, CouponSoldOutError } from '../../src/errors.js';
+import { isDataError, isRetryableTransactionError } from '../../src/adapters/mysql/mysql-errors.js';
+import { LockTimeoutError } from '../../src/adapters/redis/redis-errors.js';
+import { isStorageUnavailable } from '../../src/adapters/unavailable.js';
+import { CouponSoldOutError } from '../../src/errors.js';
 
 const mysqlError = (code: string, sqlState: string, errno = 0) =>
   Object.assign(new Error(code), { code, sqlState, errno });
 
-describe('isInfrastructureError', () => {
+describe('isStorageUnavailable', () => {
   it.each([
     ['connection refused', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), { code: 'ECONNREFUSED' })],
     ['a fatal mysql2 error', Object.assign(new Error('boom'), { fatal: true })],
@@ -15,15 +18,15 @@ describe('isInfrastructureError', () => {
     ['a busy Redis script', new ReplyError('BUSY Redis is busy running a script.')],
     ['a read-only replica', new ReplyError("READONLY You can't write against a read only replica.")],
     ['ioredis giving up', new Error('Reached the max retries per request limit (which is 1).')],
-    ['our own UnavailableError', new UnavailableError('x')],
-  ])('is true for %s', (_, err) => expect(isInfrastructureError(err)).toBe(true));
+    ['a lock that stayed taken', new LockTimeoutError('k', 10)],
+  ])('is true for %s', (_, err) => expect(isStorageUnavailable(err)).toBe(true));
 
   it.each([
     ['a business error', new CouponSoldOutError(1)],
     ['a script error', new ReplyError('ERR Error running script')],
     ['a programming error', new TypeError('x is undefined')],
     ['a CHECK violation', mysqlError('ER_CHECK_CONSTRAINT_VIOLATED', 'HY000', 3819)],
-  ])('is false for %s', (_, err) => expect(isInfrastructureError(err)).toBe(false));
+  ])('is false for %s', (_, err) => expect(isStorageUnavailable(err)).toBe(false));
 });
 
 describe('isDataError (what the consumer may dead-letter)', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseId, parseIsoDate } from '../../src/api/params.js';
+import { parseId, parseIsoDate } from '../../src/entry-points/api/params.js';
 import { InvalidRequestError } from '../../src/errors.js';
 
 describe('parseId', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RulesCache } from '../../src/reservations/rules-cache.js';
-import type { IssueRules } from '../../src/coupons/coupon.js';
+import { RulesCache } from '../../src/async-issue/rules-cache.js';
+import type { IssueRules } from '../../src/domain/coupon.js';
 
 const rules = (id: number): IssueRules => ({ id, issueMode: null, totalQuantity: 10, dateIssueStart: new Date(0), dateIssueEnd: new Date(1e13) });
 

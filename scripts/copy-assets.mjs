@@ -1,0 +1,4 @@
+// The build's second step: the Lua files run from beside the compiled modules, so dist/ ships them.
+import { cpSync, statSync } from 'node:fs';
+
+cpSync('src', 'dist', { recursive: true, filter: (path) => statSync(path).isDirectory() || path.endsWith('.lua') });

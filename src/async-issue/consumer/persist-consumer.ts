@@ -1,0 +1,194 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDataError } from '../../adapters/mysql/mysql-errors.js';
+import { isStorageUnavailable } from '../../adapters/unavailable.js';
+import type { Deps } from '../../deps.js';
+import { readRedisRules } from '../coupon-mirror.js';
+import { isMalformed, type ReservationEntry } from '../stream/reservation-entry.js';
+import { ReservationStreams, type StreamEntry } from '../stream/reservation-streams.js';
+import { ActiveCoupons } from './active-coupons.js';
+import { groupByCoupon, persistBatch } from './persist-batch.js';
+import { Reclaimer } from './reclaimer.js';
+
+export interface ConsumerOptions {
+  readonly name: string;
+  readonly batchSize: number;
+  /** An entry unacknowledged this long is taken over from its (presumed dead) consumer. */
+  readonly claimIdleMs: number;
+  /** A data error (MySQL refusing the values) retried this many times isolates the batch entry by entry; failures go to the dead-letter stream. */
+  readonly maxAttempts: number;
+  /** An entry delivered this many times (its consumers kept dying on it) is dead-lettered without another try. */
+  readonly maxDeliveries: number;
+  /** How often finished coupons are dropped from the polling list (default 30 s). */
+  readonly pruneEveryMs?: number;
+}
+
+export interface ConsumerStats {
+  persisted: number;
+  duplicatesSkipped: number;
+  deadLettered: number;
+  batches: number;
+  reclaimed: number;
+}
+
+/**
+ * Drains the coupons' reservation streams into MySQL through a consumer group. An entry is
+ * acknowledged (and deleted) only after its batch committed, so a crash replays at most the batch
+ * in hand, and the unique key makes a replay harmless. MySQL being away is waited out, never
+ * dead-lettered; an entry that keeps failing for its own sake is parked in the dead-letter stream.
+ */
+export class PersistConsumer {
+  readonly stats: ConsumerStats = { persisted: 0, duplicatesSkipped: 0, deadLettered: 0, batches: 0, reclaimed: 0 };
+  private stopping = false;
+  /** Acknowledgements of committed batches still on their way; they overlap the next batch's work. */
+  private readonly acks = new Set<Promise<void>>();
+  private lastClaimAt = 0;
+  private readonly streams: ReservationStreams;
+  private readonly coupons: ActiveCoupons;
+  private readonly reclaimer: Reclaimer;
+
+  constructor(private readonly deps: Deps, private readonly opts: ConsumerOptions) {
+    this.streams = new ReservationStreams(deps);
+    this.coupons = new ActiveCoupons(
+      this.streams, async (couponId) => (await readRedisRules(deps, couponId))?.dateIssueEnd.getTime() ?? null, opts.pruneEveryMs,
+    );
+    this.reclaimer = new Reclaimer(
+      this.streams,
+      { consumer: opts.name, batchSize: opts.batchSize, claimIdleMs: opts.claimIdleMs, maxDeliveries: opts.maxDeliveries },
+      (entries) => this.handle(entries),
+      (entry, reason) => this.deadLetter(entry, reason),
+    );
+  }
+
+  static defaultName(): string {
+    return `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  }
+
+  /** Asks the loop to stop after the batch in hand. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Runs until stop(); resolves once the batch in hand is committed and acknowledged. */
+  async run(): Promise<void> {
+    await this.recoverOwnPending();
+    let idleMs = 1;
+    while (!this.stopping) {
+      let handled = 0;
+      try {
+        handled = await this.pollOnce();
+      } catch (err) {
+        // Redis away or a bug outside a batch: nothing was acknowledged, so waiting and retrying loses nothing.
+        this.deps.log.warn({ err: (err as Error).message }, 'consumer poll failed; retrying');
+        await sleep(500);
+      }
+      idleMs = handled > 0 ? 1 : Math.min(idleMs * 2, 50);
+      if (handled === 0 && !this.stopping) await sleep(idleMs);
+    }
+    await Promise.all(this.acks);
+  }
+
+  /** One round: reclaim what dead consumers left, read new entries, persist them. Returns how many entries it handled. */
+  private async pollOnce(): Promise<number> {
+    const coupons = await this.coupons.current();
+    if (coupons.length === 0) return 0;
+    let handled = 0;
+    if (Date.now() - this.lastClaimAt >= Math.min(this.opts.claimIdleMs / 2, 5000)) {
+      this.lastClaimAt = Date.now();
+      for (const couponId of coupons) {
+        const taken = await this.reclaimer.reclaim(couponId, () => this.stopping);
+        this.stats.reclaimed += taken;
+        handled += taken;
+      }
+    }
+    const replies = await Promise.all(coupons.map((couponId) => this.streams.read(couponId, this.opts.name, '>', this.opts.batchSize)));
+    const entries = replies.flat();
+    if (entries.length) await this.handle(entries);
+    return handled + entries.length;
+  }
+
+  /** A consumer restarted under its old name first finishes what it had read but not acknowledged. */
+  private async recoverOwnPending(): Promise<void> {
+    for (;;) {
+      try {
+        for (const couponId of await this.coupons.current()) {
+          for (;;) {
+            const own = await this.streams.read(couponId, this.opts.name, '0', this.opts.batchSize);
+            if (own.length === 0 || this.stopping) break;
+            this.stats.reclaimed += own.length;
+            await this.handle(own);
+          }
+        }
+        return;
+      } catch (err) {
+        this.deps.log.warn({ err: (err as Error).message }, 'recovering own pending entries failed; retrying');
+        await sleep(500);
+        if (this.stopping) return;
+      }
+    }
+  }
+
+  /** Persists entries (of any coupons), retrying as the kind of failure demands, then acknowledges them. */
+  private async handle(all: readonly StreamEntry[]): Promise<void> {
+    const entries: ReservationEntry[] = [];
+    for (const e of all) {
+      if (isMalformed(e)) await this.deadLetter(e, e.reason);
+      else entries.push(e);
+    }
+    if (entries.length === 0) return;
+    let backoffMs = 100;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const inserted = await persistBatch(this.deps.db, entries);
+        this.stats.batches++;
+        this.stats.persisted += inserted;
+        this.stats.duplicatesSkipped += entries.length - inserted;
+        break;
+      } catch (err) {
+        if (!isDataError(err)) {
+          // MySQL away, read-only, missing a table or a grant (or a bug of ours): the entries are not
+          // at fault, so wait it out with the batch in hand; nothing is lost, nothing dead-lettered.
+          // Asked to stop meanwhile: leave the batch unacknowledged, another consumer reclaims it.
+          if (this.stopping) return;
+          const level = isStorageUnavailable(err) ? 'warn' : 'error';
+          this.deps.log[level]({ err: (err as Error).message, backoffMs }, 'batch not persisted; kept, retrying');
+          await sleep(backoffMs);
+          backoffMs = Math.min(backoffMs * 2, 5000);
+          attempt = 0;
+          continue;
+        }
+        if (attempt < this.opts.maxAttempts) {
+          await sleep(backoffMs * attempt);
+          continue;
+        }
+        this.deps.log.error({ err: (err as Error).message, entries: entries.length }, 'batch keeps failing; isolating its entries');
+        if (entries.length === 1) {
+          await this.deadLetter(entries[0]!, (err as Error).message);
+          return;
+        }
+        for (const e of entries) await this.handle([e]);
+        return;
+      }
+    }
+    this.acknowledgeInBackground(entries);
+  }
+
+  /**
+   * Safe to leave unawaited: the batch is committed. Should the ack fail, the entries stay pending,
+   * are reclaimed and replayed, and the unique key makes the replay a no-op.
+   */
+  private acknowledgeInBackground(entries: readonly ReservationEntry[]): void {
+    const ack: Promise<void> = (async () => {
+      for (const [couponId, group] of groupByCoupon(entries)) await this.streams.acknowledge(couponId, group.map((e) => e.id));
+    })()
+      .catch((err: Error) => this.deps.log.warn({ err: err.message }, 'ack failed; entries will be reclaimed and replayed harmlessly'))
+      .finally(() => this.acks.delete(ack));
+    this.acks.add(ack);
+  }
+
+  private async deadLetter(entry: StreamEntry, reason: string): Promise<void> {
+    await this.streams.deadLetter(entry, reason);
+    this.stats.deadLettered++;
+    this.deps.log.error({ couponId: entry.couponId, entryId: entry.id, reason }, 'entry dead-lettered');
+  }
+}

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import type { IssueMode, IssueRules } from '../domain/coupon.js';
+import * as repo from '../domain/coupon.repository.js';
+import type { Reservations } from '../domain/coupon.service.js';
+import type { Deps } from '../deps.js';
+import { UNLIMITED_TOTAL } from '../adapters/redis/keys.js';
+import { withRedisLock } from '../adapters/redis/lock.js';
+import { ReservationStreams } from './stream/reservation-streams.js';
+
+const REBUILD_LOCK = { leaseMs: 60_000, waitMs: 15_000 } as const;
+
+/**
+ * Writes a coupon's issue rules to Redis (with its stream and consumer group) and lists it for the
+ * consumers. Listed first: rules without the listing would accept entries no consumer reads.
+ */
+export async function publishCouponRules(deps: Deps, c: IssueRules, opts: { justCreated?: boolean } = {}): Promise<void> {
+  await new ReservationStreams(deps).activate(c.id);
+  await deps.scripts.loadCoupon({
+    couponId: c.id, totalQuantity: c.totalQuantity, startMs: c.dateIssueStart.getTime(), endMs: c.dateIssueEnd.getTime(),
+    issueMode: c.issueMode, resetFirst: opts.justCreated === true, epoch: randomUUID(),
+  });
+}
+
+/** Marks the users hash as changed by something other than reservations (a repair freed or restored members). */
+export async function renewEpoch(deps: Deps, couponId: number): Promise<void> {
+  await deps.redis.hset(deps.keys.rules(couponId), 'epoch', randomUUID());
+}
+
+/** Records in Redis the path a coupon is bound to (MySQL holds the binding; this saves asking it again). */
+export async function publishIssueMode(deps: Deps, couponId: number, mode: IssueMode): Promise<void> {
+  await deps.redis.hset(deps.keys.rules(couponId), 'mode', mode);
+}
+
+export interface RedisRules extends IssueRules {
+  /** Renewed whenever the users hash may have lost members (rebuild, repair). */
+  readonly epoch: string;
+}
+
+/** The rules as Redis holds them, or null when they are not loaded. */
+export async function readRedisRules(deps: Deps, couponId: number): Promise<RedisRules | null> {
+  const h = await deps.redis.hgetall(deps.keys.rules(couponId));
+  if (h.total === undefined || h.start === undefined || h.end === undefined) return null;
+  const total = Number(h.total);
+  return {
+    id: couponId,
+    epoch: h.epoch ?? '',
+    issueMode: (h.mode as IssueMode | undefined) ?? null,
+    totalQuantity: total === UNLIMITED_TOTAL ? null : total,
+    dateIssueStart: new Date(Number(h.start)),
+    dateIssueEnd: new Date(Number(h.end)),
+  };
+}
+
+export async function copyPersistedUsersToRedis(deps: Deps, couponId: number): Promise<number> {
+  let copied = 0;
+  for await (const page of repo.listIssuedUsers(deps.db, couponId)) {
+    const fields = page.flatMap((i) => [String(i.userId), String(i.dateIssued.getTime())]);
+    await deps.redis.hset(deps.keys.users(couponId), ...fields);
+    copied += page.length;
+  }
+  return copied;
+}
+
+/**
+ * Rebuilds a coupon's Redis state from MySQL, the source of truth: every persisted issue goes back
+ * into the users hash first, and the rules last. Until the rules exist the issue script answers
+ * "not loaded", so an emptied Redis can never re-open stock that MySQL shows as taken.
+ * Returns null when MySQL has no such coupon.
+ */
+export async function rebuildCouponState(deps: Deps, couponId: number): Promise<RedisRules | null> {
+  return withRedisLock(deps, deps.keys.rebuildLock(couponId), REBUILD_LOCK, async () => {
+    const loaded = await readRedisRules(deps, couponId);
+    if (loaded) return loaded; // another process rebuilt it while we waited for the lock
+    const coupon = await repo.findCouponById(deps.db, couponId);
+    if (!coupon) return null;
+    const copied = await copyPersistedUsersToRedis(deps, couponId);
+    await publishCouponRules(deps, coupon);
+    deps.log.info({ couponId, copied }, 'rebuilt coupon state in redis from mysql');
+    return readRedisRules(deps, couponId);
+  });
+}
+
+/** The domain's view of the async path: what it asks of Redis, and nothing more. */
+export function reservationsOf(deps: Deps): Reservations {
+  return {
+    couponCreated: (coupon) => publishCouponRules(deps, coupon, { justCreated: true }),
+    async reservedAt(couponId, userId) {
+      const at = await deps.redis.hget(deps.keys.users(couponId), String(userId));
+      return at === null ? null : new Date(Number(at));
+    },
+  };
+}

@@ -1,0 +1,168 @@
+import { IssueMode, isWithinIssueWindow, sameIssueTerms, type IssueRules } from '../domain/coupon.js';
+import type { ReserveOutcome } from '../adapters/redis/scripts.js';
+import * as repo from '../domain/coupon.repository.js';
+import type { Deps } from '../deps.js';
+import {
+  CouponNotExistError, CouponSoldOutError, DuplicatedIssueError, IssueModeMismatchError, IssueWindowClosedError, UnavailableError,
+  type CouponError,
+} from '../errors.js';
+import { publishIssueMode, readRedisRules, rebuildCouponState } from './coupon-mirror.js';
+import { RulesCache, type CachedRules } from './rules-cache.js';
+
+/** Above this many winners a sold-out coupon is answered by the script, not from memory. */
+const MAX_CACHED_WINNERS = 100_000;
+const CACHE_TTL_MS = 1000;
+const MAX_CACHED_COUPONS = 10_000;
+
+export interface Reserver {
+  /**
+   * Reserves a unit for the user and queues it for MySQL: resolves null, or with the business reason
+   * it was refused (an answer, not a fault: the flood's hot path replies without throwing). Rejects
+   * only on faults, such as Redis out of reach.
+   */
+  decide(couponId: number, userId: number): Promise<CouponError | null>;
+  /** decide(), with the refusal thrown. */
+  reserve(couponId: number, userId: number): Promise<void>;
+}
+
+/** Runs fn once per key at a time; concurrent callers share its promise. */
+function singleFlight<K, T>(): (key: K, fn: () => Promise<T>) => Promise<T> {
+  const inFlight = new Map<K, Promise<T>>();
+  return (key, fn) => {
+    let p = inFlight.get(key);
+    if (!p) {
+      p = fn().finally(() => inFlight.delete(key));
+      inFlight.set(key, p);
+    }
+    return p;
+  };
+}
+
+/**
+ * The async hot path: decided in Redis by one script. MySQL is asked only once per coupon (to bind
+ * it to this path), to rebuild a coupon Redis lost, and at most once a second for the largest id.
+ */
+export function createReserver(deps: Deps): Reserver {
+  const cache = new RulesCache(CACHE_TTL_MS, MAX_CACHED_COUPONS);
+  const once = singleFlight<string, unknown>();
+  let maxCouponId = { value: 0, readStartedAt: 0 };
+  let maxIdRead: Promise<void> | null = null;
+
+  /** The largest coupon id as read by a query that started at or after `since` (one query in flight at a time). */
+  const maxCouponIdSince = async (since: number): Promise<number> => {
+    while (maxCouponId.readStartedAt < since) {
+      if (!maxIdRead) {
+        const startedAt = Date.now();
+        maxIdRead = repo.findMaxCouponId(deps.db)
+          .then((value) => { maxCouponId = { value, readStartedAt: startedAt }; })
+          .finally(() => { maxIdRead = null; });
+      }
+      await maxIdRead; // a read that began before `since` may miss a newer coupon: loop for a fresh one
+    }
+    return maxCouponId.value;
+  };
+
+  /**
+   * Ids are AUTO_INCREMENT: one above the largest cannot exist. Random ids thus cost one cheap
+   * MAX(id) query shared by every request waiting, never a rebuild per id.
+   */
+  const mayExist = async (couponId: number, since: number): Promise<boolean> =>
+    couponId <= maxCouponId.value || couponId <= (await maxCouponIdSince(since));
+
+  const loadRules = async (couponId: number, previous: CachedRules | undefined): Promise<Omit<CachedRules, 'expiresAt'>> => {
+    const startedAt = Date.now();
+    let rules = await readRedisRules(deps, couponId);
+    if (!rules) {
+      if (!(await mayExist(couponId, startedAt))) return { rules: null };
+      rules = await rebuildCouponState(deps, couponId);
+      if (!rules) return { rules: null };
+    }
+    // A sold-out coupon's winners hold while its terms and the users hash's epoch are unchanged:
+    // reservations only add members, and whatever removes some (rebuild, repair) renews the epoch.
+    const soldOut = previous?.soldOut;
+    if (soldOut && previous.rules && sameIssueTerms(previous.rules, rules) && soldOut.epoch === rules.epoch) {
+      return { rules, soldOut };
+    }
+    return { rules };
+  };
+
+  /**
+   * The first async request inside the window binds the coupon to this path in MySQL, where the
+   * sync path sees it. Returns the rules with the mode it is bound to (null: the coupon is gone).
+   */
+  const bindToAsync = async (rules: IssueRules): Promise<IssueRules | null> => {
+    const mode = (await once(`bind:${rules.id}`, async () => {
+      const bound = await repo.bindAsyncMode(deps.db, rules.id);
+      if (bound) await publishIssueMode(deps, rules.id, bound);
+      return bound;
+    })) as IssueMode | null;
+    if (mode === null) return null;
+    const bound = { ...rules, issueMode: mode };
+    cache.set(rules.id, { rules: bound });
+    return bound;
+  };
+
+  /**
+   * Once sold out the winners can no longer change (until a reconcile repair frees a slot, which
+   * the HLEN check on reload notices), so they answer both "duplicated" and "sold out" locally.
+   */
+  const snapshotWinners = (rules: IssueRules): void => {
+    if (rules.totalQuantity === null || rules.totalQuantity > MAX_CACHED_WINNERS) return;
+    once(`winners:${rules.id}`, async () => {
+      // One transaction (same hash slot), so the epoch is the one these winners belong to.
+      const replies = await deps.redis.multi().hget(deps.keys.rules(rules.id), 'epoch').hkeys(deps.keys.users(rules.id)).exec();
+      const [[, epoch], [, users]] = replies as [[null, string | null], [null, string[]]];
+      cache.set(rules.id, {
+        rules,
+        soldOut: { epoch: epoch ?? '', winners: new Set(users.map(Number)), refusal: new CouponSoldOutError(rules.id) },
+      });
+    }).catch(() => undefined); // only an optimisation: the script still answers correctly
+  };
+
+  /** The script's code, or a refusal decided from the cache (same checks, same order). */
+  const decideOnce = async (couponId: number, userId: number, now: Date): Promise<ReserveOutcome | CouponError> => {
+    const entry = cache.peek(couponId) ?? await cache.get(couponId, (previous) => loadRules(couponId, previous));
+    let rules = entry.rules;
+    if (rules === null) return new CouponNotExistError(couponId);
+    if (rules.issueMode === IssueMode.SYNC) return new IssueModeMismatchError(couponId, IssueMode.SYNC);
+    if (!isWithinIssueWindow(rules, now)) return new IssueWindowClosedError(couponId);
+    if (entry.soldOut) {
+      return entry.soldOut.winners.has(userId) ? new DuplicatedIssueError(couponId, userId) : entry.soldOut.refusal;
+    }
+    if (rules.issueMode === null) {
+      const bound = await bindToAsync(rules);
+      if (bound === null) return new CouponNotExistError(couponId);
+      if (bound.issueMode === IssueMode.SYNC) return new IssueModeMismatchError(couponId, IssueMode.SYNC);
+      rules = bound;
+    }
+    const outcome = await deps.scripts.issueReserve(couponId, userId, now.getTime());
+    if (outcome === 'SOLD_OUT') snapshotWinners(rules);
+    return outcome;
+  };
+
+  const decide = async (couponId: number, userId: number): Promise<CouponError | null> => {
+    const now = deps.now();
+    let outcome = await decideOnce(couponId, userId, now);
+    if (outcome === 'NOT_LOADED') {
+      // Redis lost the coupon since we cached it: rebuild from MySQL, then decide again.
+      cache.forget(couponId);
+      outcome = await decideOnce(couponId, userId, now);
+    }
+    if (typeof outcome !== 'string') return outcome;
+    switch (outcome) {
+      case 'RESERVED': return null;
+      case 'OUTSIDE_WINDOW': return new IssueWindowClosedError(couponId);
+      case 'DUPLICATED': return new DuplicatedIssueError(couponId, userId);
+      case 'SOLD_OUT': return new CouponSoldOutError(couponId);
+      case 'NOT_LOADED': throw new UnavailableError(`coupon ${couponId} is being reloaded into redis, try again`);
+    }
+  };
+
+  return {
+    decide,
+    async reserve(couponId, userId) {
+      const refusal = await decide(couponId, userId);
+      if (refusal) throw refusal;
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+import { CouponIssueNotExistError, CouponNotExistError } from '../errors.js';
+import type { Coupon } from './coupon.js';
+import * as repo from './coupon.repository.js';
+
+export type NewCouponInput = repo.NewCoupon;
+
+export type IssueStatus =
+  | { readonly couponId: number; readonly userId: number; readonly status: 'ISSUED'; readonly dateIssued: Date }
+  | { readonly couponId: number; readonly userId: number; readonly status: 'PENDING'; readonly dateIssued: Date };
+
+/**
+ * What the domain needs from the async path (reservations held in Redis until persisted), declared
+ * here so that the dependency points inward: the async path implements it, the domain never imports it.
+ */
+export interface Reservations {
+  /** A new coupon may reuse an id an earlier database had: clear what is held under it and publish the rules. */
+  couponCreated(coupon: Coupon): Promise<void>;
+  /** When the user reserved a unit not yet persisted, or null. */
+  reservedAt(couponId: number, userId: number): Promise<Date | null>;
+}
+
+export interface CouponServiceDeps {
+  readonly db: repo.Queryable;
+  readonly now: () => Date;
+  readonly log: Pick<Logger, 'warn'>;
+  readonly reservations: Reservations;
+}
+
+export async function createCoupon(deps: CouponServiceDeps, input: NewCouponInput): Promise<Coupon> {
+  const id = await repo.insertCoupon(deps.db, input, deps.now());
+  const coupon = await repo.findCouponById(deps.db, id);
+  if (!coupon) throw new Error(`coupon ${id} vanished right after its insert`);
+  // MySQL is the record; the async path loads from it on first use if this fails.
+  await deps.reservations.couponCreated(coupon).catch((err: unknown) =>
+    deps.log.warn({ couponId: id, err: (err as Error).message }, 'coupon rules not published to redis; loaded on first use'));
+  return coupon;
+}
+
+export async function getCoupon(deps: Pick<CouponServiceDeps, 'db'>, couponId: number): Promise<Coupon> {
+  const coupon = await repo.findCouponById(deps.db, couponId);
+  if (!coupon) throw new CouponNotExistError(couponId);
+  return coupon;
+}
+
+/** ISSUED once the row is in MySQL; PENDING while only reserved (async path). */
+export async function getIssueStatus(deps: CouponServiceDeps, couponId: number, userId: number): Promise<IssueStatus> {
+  const issue = await repo.findCouponIssue(deps.db, couponId, userId);
+  if (issue) return { couponId, userId, status: 'ISSUED', dateIssued: issue.dateIssued };
+  const reservedAt = await deps.reservations.reservedAt(couponId, userId);
+  if (reservedAt !== null) return { couponId, userId, status: 'PENDING', dateIssued: reservedAt };
+  throw new CouponIssueNotExistError(couponId, userId);
+}

@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import { ping } from '../../../adapters/mysql/pool.js';
+import type { Deps } from '../../../deps.js';
+
+const TIMEOUT_MS = 1000;
+
+async function check(probe: () => Promise<unknown>): Promise<'UP' | 'DOWN'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([probe(), timeout]);
+    return 'UP';
+  } catch {
+    return 'DOWN';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function registerHealthRoutes(app: FastifyInstance, deps: Deps): void {
+  app.get('/health', async (_req, reply) => {
+    const [mysql, redis] = await Promise.all([check(() => ping(deps.db)), check(() => deps.redis.ping())]);
+    const up = mysql === 'UP' && redis === 'UP';
+    return reply.status(up ? 200 : 503).send({ status: up ? 'UP' : 'DOWN', mysql, redis });
+  });
+}

@@ -1,0 +1,112 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig, type Config } from '../../config.js';
+import { migrate } from '../../adapters/mysql/migrations.js';
+import { startApi } from '../api/server.js';
+import { benchCommand } from '../../bench/bench-command.js';
+import { demoCommand } from '../../bench/demo-command.js';
+import { startConsumer } from '../consumer/start-consumer.js';
+import { createDeps } from '../../deps.js';
+import { reconcileCoupon, type Reconciliation } from '../../async-issue/reconcile.js';
+import { onShutdownSignal } from './shutdown.js';
+
+/** Bad configuration is the operator's to fix: one line, exit code 2. */
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`coupon: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+export function parsePositiveInt(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+const program = new Command()
+  .name('coupon')
+  .description('fcfs-coupon: first-come-first-served coupon issuance on MySQL and Redis')
+  .showHelpAfterError();
+
+program.command('migrate')
+  .description('create the database named in MYSQL_URL if missing and apply pending schema migrations')
+  .action(async () => {
+    const config = configOrExit();
+    const r = await migrate(config.mysqlUrl);
+    console.log(`database ${r.database}: schema version ${r.current}${r.applied.length ? ` (applied ${r.applied.join(', ')})` : ' (up to date)'}`);
+  });
+
+program.command('api')
+  .description('serve the HTTP API on PORT, issuing with ISSUE_STRATEGY')
+  .action(async () => {
+    const api = await startApi(configOrExit());
+    onShutdownSignal(() => api.close());
+  });
+
+program.command('consumer')
+  .description('drain the reservation streams into MySQL in batches (run one or several)')
+  .action(() => {
+    const consumer = startConsumer(configOrExit());
+    onShutdownSignal(() => consumer.close());
+  });
+
+program.command('start')
+  .description('API and consumer together in one process, for local use')
+  .action(async () => {
+    const config = configOrExit();
+    const consumer = startConsumer(config);
+    const api = await startApi(config);
+    onShutdownSignal(async () => {
+      await api.close();
+      await consumer.close();
+    });
+  });
+
+function printReconciliation(r: Reconciliation, asJson: boolean): void {
+  if (asJson) {
+    console.log(JSON.stringify(r));
+    return;
+  }
+  const list = (xs: number[]) => (xs.length ? `${xs.length} (${xs.slice(0, 20).join(', ')}${xs.length > 20 ? ', ...' : ''})` : '0');
+  if (r.issueMode === 'SYNC') {
+    console.log(`coupon ${r.couponId}: issued through POST /v1/issue, in MySQL alone; Redis holds nothing to compare`);
+    console.log(`  rows in mysql: ${r.mysqlRows}, issued_quantity: ${r.mysqlIssuedQuantity}${r.inAgreement ? '' : ' (differs from the rows)'}${r.repaired ? ' (recounted)' : ''}`);
+    return;
+  }
+  console.log(`coupon ${r.couponId}: ${r.inAgreement ? 'Redis and MySQL agree' : 'Redis and MySQL differ'}${r.repaired ? ' (repaired)' : ''}`);
+  console.log(`  reserved in redis: ${r.redisCount}, queued: ${r.queued}, rows in mysql: ${r.mysqlRows}, issued_quantity: ${r.mysqlIssuedQuantity}`);
+  console.log(`  rules in redis: ${r.rulesInRedis}`);
+  console.log(`  reserved but not persisted: ${list(r.reservedNotPersisted)}`);
+  console.log(`  persisted but not reserved: ${list(r.persistedNotReserved)}`);
+}
+
+program.command('reconcile')
+  .description('compare a coupon\'s Redis state with MySQL; --repair brings Redis in line with MySQL')
+  .argument('<couponId>', 'the coupon', parsePositiveInt)
+  .option('--repair', 'rewrite Redis from MySQL, the source of truth')
+  .option('--json', 'print one JSON object')
+  .action(async (couponId: number, opts: { repair?: boolean; json?: boolean }) => {
+    const deps = createDeps(configOrExit(), 'coupon-reconcile');
+    try {
+      const r = await reconcileCoupon(deps, couponId, { repair: opts.repair === true });
+      printReconciliation(r, opts.json === true);
+      // Differences left in place are an exit code scripts can act on.
+      process.exitCode = r.inAgreement || r.repaired ? 0 : 1;
+    } finally {
+      await deps.close();
+    }
+  });
+
+// bench and demo load their heavy parts only when run.
+program.addCommand(benchCommand(configOrExit));
+program.addCommand(demoCommand(configOrExit));
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`coupon: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
