@@ -34,7 +34,7 @@ export async function runAutocannon(phase: LoadPhase, workers: number): Promise<
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
     autocannon(opts as unknown as autocannon.Options, (err, res) => {
       if (err) reject(err instanceof Error ? err : new Error(String(err)));
-      else resolve(res as unknown as AutocannonResult);
+      else resolve(res);
     });
   });
   const responses = readCounters(phase.counters);

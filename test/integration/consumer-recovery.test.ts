@@ -50,7 +50,7 @@ async function killMidDrain(couponId: number, env: Record<string, string>): Prom
   await waitUntil('first rows persisted', async () => (await rowsOf(couponId)) >= 1000, 30_000);
   for (let attempt = 0; ; attempt++) {
     first.child.kill('SIGSTOP');
-    const held = (await t.deps.redis.xpending(t.deps.keys.stream(couponId), CONSUMER_GROUP, '-', '+', 1000, name)) as unknown[];
+    const held = (await t.deps.redis.xpending(t.deps.keys.stream(couponId), CONSUMER_GROUP, '-', '+', 1000, name));
     if (held.length > 0) break;
     if (attempt === 100) throw new Error('never caught the consumer holding entries');
     first.child.kill('SIGCONT');
