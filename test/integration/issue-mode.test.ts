@@ -36,26 +36,27 @@ const post = (app: FastifyInstance, path: string, userId: number, couponId: numb
   app.inject({ method: 'POST', url: path, payload: { userId, couponId } });
 
 describe.each(STRATEGY_NAMES.filter((s) => s !== 'none'))('a coupon is issued through one path only (%s)', (strategy) => {
-  it('once issued synchronously, the async path refuses it with 409 COUPON_ISSUE_MODE_MISMATCH', async () => {
-    const couponId = await insertTestCoupon(t.deps, { total: 1 });
+  /** Issues through `first`, then asks through the other path: it must refuse with 409 COUPON_ISSUE_MODE_MISMATCH. */
+  const bindThenCross = async (couponId: number, first: '/v1/issue' | '/v1/issue-async', okStatus: number) => {
+    const other = first === '/v1/issue' ? '/v1/issue-async' : '/v1/issue';
     await withApp(strategy, async (app) => {
-      expect((await post(app, '/v1/issue', 1, couponId)).statusCode).toBe(200);
-      const res = await post(app, '/v1/issue-async', 2, couponId);
+      expect((await post(app, first, 1, couponId)).statusCode).toBe(okStatus);
+      const res = await post(app, other, 2, couponId);
       expect(res.statusCode).toBe(409);
       expect(res.json()).toMatchObject({ isSuccess: false, code: 'COUPON_ISSUE_MODE_MISMATCH' });
-      expect((await app.inject({ url: `/v1/coupons/${couponId}` })).json().issueMode).toBe('SYNC');
+      expect((await app.inject({ url: `/v1/coupons/${couponId}` })).json().issueMode).toBe(first === '/v1/issue' ? 'SYNC' : 'ASYNC');
     });
+  };
+
+  it('once issued synchronously, the async path refuses it with 409 COUPON_ISSUE_MODE_MISMATCH', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: 1 });
+    await bindThenCross(couponId, '/v1/issue', 200);
     expect(await t.deps.redis.xlen(t.deps.keys.stream(couponId))).toBe(0);
   });
 
   it('once reserved asynchronously, the sync path refuses it, and the 202 is persisted', async () => {
     const couponId = await insertTestCoupon(t.deps, { total: 1 });
-    await withApp(strategy, async (app) => {
-      expect((await post(app, '/v1/issue-async', 1, couponId)).statusCode).toBe(202);
-      const res = await post(app, '/v1/issue', 2, couponId);
-      expect(res.statusCode).toBe(409);
-      expect(res.json().code).toBe('COUPON_ISSUE_MODE_MISMATCH');
-    });
+    await bindThenCross(couponId, '/v1/issue-async', 202);
     await drain(couponId);
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 1, distinctUsers: 1, issuedQuantity: 1, totalQuantity: 1 });
     expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
