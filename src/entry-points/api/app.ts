@@ -4,7 +4,6 @@ import { reservationsOf } from '../../async-issue/coupon-mirror.js';
 import { createReserver } from '../../async-issue/reserver.js';
 import { createStrategy, type IssueStrategy } from '../../sync-issue/index.js';
 import { createFastify } from './fastify-instance.js';
-import { issueRouteSchema, OK } from './routes/issue.js';
 import { registerCouponRoutes } from './routes/coupons.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIssueRoutes } from './routes/issue.js';
@@ -20,9 +19,5 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
   registerHealthRoutes(app, deps);
   registerCouponRoutes(app, { db: deps.db, now: deps.now, log: deps.log, reservations: reservationsOf(deps) }, deps.config.adminToken);
   registerIssueRoutes(app, strategy, createReserver(deps));
-  if (deps.config.benchBaseline) {
-    // The bench's ceiling: same framework, validation and serialisation as /v1/issue, no I/O.
-    app.post('/bench/noop', { schema: issueRouteSchema(200) }, async () => OK);
-  }
   return app;
 }
