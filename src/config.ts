@@ -19,8 +19,6 @@ const EnvSchema = z.object({
   /** A stable name lets a restarted consumer take back its own unacknowledged entries at once. */
   CONSUMER_NAME: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
   CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
-  /** `1` adds POST /bench/noop, the no-I/O ceiling `coupon bench` measures; off in production. */
-  BENCH_BASELINE: z.enum(['0', '1', 'true', 'false']).default('0'),
 });
 
 export type Config = Readonly<{
@@ -37,7 +35,6 @@ export type Config = Readonly<{
   consumerClaimIdleMs: number;
   consumerBatchSize: number;
   consumerName: string | undefined;
-  benchBaseline: boolean;
 }>;
 
 export class ConfigError extends Error {}
@@ -70,6 +67,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     consumerClaimIdleMs: e.CONSUMER_CLAIM_IDLE_MS,
     consumerBatchSize: e.CONSUMER_BATCH_SIZE,
     consumerName: e.CONSUMER_NAME,
-    benchBaseline: e.BENCH_BASELINE === '1' || e.BENCH_BASELINE === 'true',
   });
 }

@@ -1,10 +1,13 @@
-import { round, succeededOf, totalOf, type LatencyMs, type LoadResult } from './load-result.js';
+import { succeededOf } from '../harness/flood.js';
+import { round, totalOf, type LatencyMs, type LoadResult } from './load-result.js';
 import type { BenchStrategy, ScenarioPlan, StrategyTarget } from './scenarios.js';
-import type { Drain, Outcome } from './verify.js';
+import type { Drain, Outcome } from '../harness/verify.js';
 
 /** One line of the report and one object of --json: a strategy under a scenario. */
 export interface BenchRow {
   readonly strategy: BenchStrategy;
+  /** The preset of --variants the services ran under ('default' unless asked). */
+  readonly variant: string;
   readonly scenario: string;
   readonly model: 'closed' | 'open';
   readonly generator: string;
@@ -44,6 +47,7 @@ export interface BenchRow {
 
 export interface RowInput {
   readonly strategy: BenchStrategy;
+  readonly variant: string;
   readonly target: StrategyTarget;
   readonly plan: ScenarioPlan;
   readonly load: LoadResult;
@@ -89,6 +93,7 @@ export function buildRow(input: RowInput): BenchRow {
   const failures = findFailures(input);
   return {
     strategy: input.strategy,
+    variant: input.variant,
     scenario: plan.name,
     model: input.rate === null ? 'closed' : 'open',
     generator: load.generator,
@@ -120,10 +125,23 @@ export function buildRow(input: RowInput): BenchRow {
   };
 }
 
-/** Each row's requests/s over the baseline's in the same scenario of the same run. */
+/** Each row's requests/s over the baseline's in the same scenario and variant of the same run. */
 export function withBaselineRatios(rows: readonly BenchRow[]): BenchRow[] {
   return rows.map((r) => {
-    const base = rows.find((b) => b.strategy === 'baseline' && b.scenario === r.scenario);
+    const base = rows.find((b) => b.strategy === 'baseline' && b.scenario === r.scenario && b.variant === r.variant);
     return { ...r, ratioToBaseline: base && base.requestsPerSec > 0 ? round(r.requestsPerSec / base.requestsPerSec, 3) : null };
   });
+}
+
+/** Names a strategy in logs and failures; with its variant only when the run has more than one. */
+export function strategyLabel(strategy: string, variant: string, variants: number): string {
+  return variants > 1 ? `${strategy} [${variant}]` : strategy;
+}
+
+export function rowLabel(r: Pick<BenchRow, 'strategy' | 'scenario' | 'variant'>, variants: number): string {
+  return `${strategyLabel(r.strategy, r.variant, variants)} / ${r.scenario}`;
+}
+
+export function variantCount(rows: readonly Pick<BenchRow, 'variant'>[]): number {
+  return new Set(rows.map((r) => r.variant)).size;
 }

@@ -1,4 +1,4 @@
-import type { BenchRow } from './bench-row.js';
+import { variantCount, type BenchRow } from './bench-row.js';
 
 const COLORS: Readonly<Record<string, string>> = {
   baseline: '#9e9e9e', none: '#e57373', 'process-lock': '#ffb74d', 'redis-lock': '#ba68c8',
@@ -22,11 +22,14 @@ interface Panel {
 
 /**
  * A self-contained SVG: one panel for requests/s, one for p99 latency, each a group of bars per
- * scenario with one bar per strategy, so a reader compares strategies within one scenario.
+ * scenario with one bar per strategy (per strategy and variant when several ran), so a reader
+ * compares strategies within one scenario.
  */
 export function renderChart(rows: readonly BenchRow[], subtitle: string): string {
   const scenarios = [...new Set(rows.map((r) => r.scenario))];
-  const strategies = [...new Set(rows.map((r) => r.strategy))];
+  const seriesOf = variantCount(rows) > 1 ? (r: BenchRow) => `${r.strategy} [${r.variant}]` : (r: BenchRow) => r.strategy;
+  const strategies = [...new Set(rows.map(seriesOf))];
+  const colorOf = (series: string) => COLORS[rows.find((r) => seriesOf(r) === series)?.strategy ?? ''] ?? '#333';
   const panels: Panel[] = [
     { title: 'Throughput (requests/s, higher is better)', value: (r) => r.requestsPerSec, unit: '' },
     { title: 'p99 latency (ms, lower is better)', value: (r) => r.latencyMs.p99, unit: ' ms' },
@@ -35,7 +38,9 @@ export function renderChart(rows: readonly BenchRow[], subtitle: string): string
   const groupGap = 28;
   const left = 70;
   const plotW = scenarios.length * (strategies.length * bar + groupGap);
-  const width = Math.max(left + strategies.length * 100 + 20, left + plotW + 30);
+  // About 7 px a character at 11 px: labels with a variant need wider legend slots.
+  const legendW = Math.max(100, 20 + 7 * Math.max(...strategies.map((x) => x.length)));
+  const width = Math.max(left + strategies.length * legendW + 20, left + plotW + 30);
   const panelH = 230;
   const top = 60;
   const legendH = 30;
@@ -59,20 +64,20 @@ export function renderChart(rows: readonly BenchRow[], subtitle: string): string
     scenarios.forEach((scenario, si) => {
       const gx = left + si * (strategies.length * bar + groupGap) + groupGap / 2;
       strategies.forEach((strategy, k) => {
-        const r = rows.find((x) => x.scenario === scenario && x.strategy === strategy);
+        const r = rows.find((x) => x.scenario === scenario && seriesOf(x) === strategy);
         if (!r) return;
         const v = panel.value(r);
         const h = Math.max(1, (panelH * Math.min(v, max)) / max);
         const x = gx + k * bar;
-        out.push(`<rect x="${x}" y="${y0 + panelH - h}" width="${bar - 2}" height="${h}" fill="${COLORS[strategy] ?? '#333'}"><title>${esc(`${strategy} / ${scenario}: ${v}${panel.unit}`)}</title></rect>`);
+        out.push(`<rect x="${x}" y="${y0 + panelH - h}" width="${bar - 2}" height="${h}" fill="${colorOf(strategy)}"><title>${esc(`${strategy} / ${scenario}: ${v}${panel.unit}`)}</title></rect>`);
       });
       out.push(`<text x="${gx + (strategies.length * bar) / 2}" y="${y0 + panelH + 16}" text-anchor="middle">${esc(scenario)}</text>`);
     });
   });
   const ly = height - legendH + 10;
   strategies.forEach((s, i) => {
-    const x = left + i * 100;
-    out.push(`<rect x="${x}" y="${ly}" width="10" height="10" fill="${COLORS[s] ?? '#333'}"/>`, `<text x="${x + 14}" y="${ly + 9}">${esc(s)}</text>`);
+    const x = left + i * legendW;
+    out.push(`<rect x="${x}" y="${ly}" width="10" height="10" fill="${colorOf(s)}"/>`, `<text x="${x + 14}" y="${ly + 9}">${esc(s)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n');

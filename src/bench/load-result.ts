@@ -42,8 +42,3 @@ export function round(n: number, digits = 2): number {
 export function totalOf(responses: Readonly<Record<string, number>>): number {
   return Object.values(responses).reduce((a, b) => a + b, 0);
 }
-
-/** 2xx answers to an issue: the user was told they have the coupon (200 sync, 202 reserved). */
-export function succeededOf(responses: Readonly<Record<string, number>>): number {
-  return (responses['200'] ?? 0) + (responses['202'] ?? 0);
-}

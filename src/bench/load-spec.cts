@@ -3,7 +3,7 @@
  * `.cts` files are CommonJS because autocannon's worker threads `require()` their hooks by path.
  */
 export interface LoadSpec {
-  /** '/v1/issue', '/v1/issue-async' or '/bench/noop'. */
+  /** '/v1/issue', '/v1/issue-async' or the baseline server's no-op route. */
   readonly path: string;
   readonly couponIds: readonly number[];
   /** 0: a fresh user per request (the default); N: every request draws from a pool of N users. */

@@ -1,4 +1,4 @@
-import type { BenchRow } from './bench-row.js';
+import { variantCount, type BenchRow } from './bench-row.js';
 import type { BenchResult } from './run-bench.js';
 
 interface Column {
@@ -10,9 +10,11 @@ interface Column {
 const dash = '-';
 const num = (n: number | null) => (n === null ? dash : String(n));
 
-const COLUMNS: readonly Column[] = [
-  { title: 'strategy', value: (r) => r.strategy, left: true },
-  { title: 'scenario', value: (r) => r.scenario, left: true },
+const STRATEGY: Column = { title: 'strategy', value: (r) => r.strategy, left: true };
+const VARIANT: Column = { title: 'variant', value: (r) => r.variant, left: true };
+const SCENARIO: Column = { title: 'scenario', value: (r) => r.scenario, left: true };
+
+const MEASURES: readonly Column[] = [
   { title: 'req/s', value: (r) => String(r.requestsPerSec) },
   { title: 'x base', value: (r) => (r.ratioToBaseline === null ? dash : r.ratioToBaseline.toFixed(2)) },
   { title: 'p50 ms', value: (r) => String(r.latencyMs.p50) },
@@ -29,6 +31,11 @@ const COLUMNS: readonly Column[] = [
   { title: 'verdict', value: verdictOf, left: true },
 ];
 
+/** What names a row: the variant column only when the run has more than one. */
+function keyColumns(rows: readonly BenchRow[]): Column[] {
+  return variantCount(rows) > 1 ? [STRATEGY, VARIANT, SCENARIO] : [STRATEGY, SCENARIO];
+}
+
 function verdictOf(r: BenchRow): string {
   if (r.strategy === 'baseline') return 'ceiling';
   if (r.exact === null) return r.failures.length ? 'inexact (expected)' : 'exact (not required)';
@@ -36,24 +43,28 @@ function verdictOf(r: BenchRow): string {
 }
 
 export function consoleTable(rows: readonly BenchRow[]): string {
-  const cells = rows.map((r) => COLUMNS.map((c) => c.value(r)));
-  const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i]?.length ?? 0)));
+  const columns = [...keyColumns(rows), ...MEASURES];
+  const cells = rows.map((r) => columns.map((c) => c.value(r)));
+  const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i]?.length ?? 0)));
   const line = (values: readonly string[]) =>
-    values.map((v, i) => (COLUMNS[i]?.left ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  ').trimEnd();
-  return [line(COLUMNS.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+    values.map((v, i) => (columns[i]?.left ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(columns.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+function markdownOf(rows: readonly BenchRow[], columns: readonly Column[]): string {
+  const head = `| ${columns.map((c) => c.title).join(' | ')} |`;
+  const rule = `|${columns.map((c) => (c.left ? ':---' : '---:')).join('|')}|`;
+  return [head, rule, ...rows.map((r) => `| ${columns.map((c) => c.value(r)).join(' | ')} |`)].join('\n');
 }
 
 export function markdownTable(rows: readonly BenchRow[]): string {
-  const head = `| ${COLUMNS.map((c) => c.title).join(' | ')} |`;
-  const rule = `|${COLUMNS.map((c) => (c.left ? ':---' : '---:')).join('|')}|`;
-  return [head, rule, ...rows.map((r) => `| ${COLUMNS.map((c) => c.value(r)).join(' | ')} |`)].join('\n');
+  return markdownOf(rows, [...keyColumns(rows), ...MEASURES]);
 }
 
 function responsesTable(rows: readonly BenchRow[]): string {
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r.responses)))].sort();
-  const head = `| strategy | scenario | ${keys.join(' | ')} | no answer |`;
-  const rule = `|:---|:---|${keys.map(() => '---:').join('|')}|---:|`;
-  return [head, rule, ...rows.map((r) => `| ${r.strategy} | ${r.scenario} | ${keys.map((k) => r.responses[k] ?? 0).join(' | ')} | ${r.errors} |`)].join('\n');
+  const counts: Column[] = keys.map((k) => ({ title: k, value: (r) => String(r.responses[k] ?? 0) }));
+  return markdownOf(rows, [...keyColumns(rows), ...counts, { title: 'no answer', value: (r) => String(r.errors) }]);
 }
 
 /** The Markdown report of --out: what ran, the table, the answers by status and code, the verdict. */
@@ -63,7 +74,7 @@ export function markdownReport(result: BenchResult, chartFile: string): string {
   const lines = [
     '# coupon bench',
     '',
-    `Started ${result.startedAt}; ${model}; ${String(o['durationSec'])} s per scenario; generator ${String(o['generator'])}; quantity ${String(o['quantity'])} per coupon.`,
+    `Started ${result.startedAt}; ${model}; ${String(o['durationSec'])} s per scenario; generator ${String(o['generator'])}; quantity ${String(o['quantity'])} per coupon; variants ${String(o['variants'])}.`,
     '',
     markdownTable(result.rows),
     '',

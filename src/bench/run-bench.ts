@@ -1,23 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { migrate } from '../adapters/mysql/migrations.js';
-import { createCouponEvents, hasRoute, type ApiTarget } from './api-client.js';
-import { dropDatabase, withDatabase } from './database.js';
-import { buildRow, withBaselineRatios, type BenchRow } from './bench-row.js';
+import { deleteKeysWithPrefix } from '../adapters/redis/client.js';
+import { createCouponEvents, hasRoute, type ApiTarget } from '../harness/api-client.js';
+import { dropDatabase, withDatabase } from '../harness/database.js';
+import { startRedisServer } from '../harness/redis-server.js';
+import { createLogDir, startConsumerProcess, startHttpProcess, stopAllChildren, type ServiceProcess } from '../harness/service-processes.js';
+import { openStore, readSettledOutcome, waitForDrain, type Drain, type Store } from '../harness/verify.js';
+import { buildRow, rowLabel, strategyLabel, withBaselineRatios, type BenchRow } from './bench-row.js';
 import { resolveGenerator, runLoad, type GeneratorChoice } from './load-generator.js';
 import type { GeneratorName, LoadResult } from './load-result.js';
 import { round } from './load-result.js';
 import { startProgress } from './progress.js';
 import { createCounterBuffer } from './response-counters.cjs';
-import { planScenario, targetOf, type BenchStrategy, type ScenarioName, type ScenarioPlan } from './scenarios.js';
-import { startApi, startConsumer, type ServiceEnv, type ServiceProcess } from './service-processes.js';
-import { deleteKeysWithPrefix } from '../adapters/redis/client.js';
-import { openStore, readSettledOutcome, waitForDrain, type Drain, type Store } from './verify.js';
+import { BASELINE_PATH, planScenario, targetOf, type BenchStrategy, type ScenarioName, type ScenarioPlan } from './scenarios.js';
+import { variantOf, type BenchVariant, type VariantName } from './variants.js';
 import { runWrk, wrkAvailable } from './wrk-generator.js';
+
+// Compiled beside this module; the bench runs it as a child process like the API.
+const BASELINE_SERVER = fileURLToPath(new URL('./baseline-server.js', import.meta.url));
 
 export interface BenchOptions {
   readonly strategies: readonly BenchStrategy[];
+  /** Presets the strategies run under, one after another (see variants.ts). */
+  readonly variants: readonly VariantName[];
   readonly scenarios: readonly ScenarioName[];
   readonly durationSec: number;
   readonly connections: number;
@@ -40,6 +46,8 @@ export interface BenchOptions {
   /** Database the bench creates, migrates and drops (ignored with --url); default fcfs_bench_<run id>. */
   readonly database: string | undefined;
   readonly keepData: boolean;
+  /** Keep the services' log folder after a run that went well (one that failed always keeps it). */
+  readonly keepLogs: boolean;
   readonly cpuProfDir: string | undefined;
   readonly drainTimeoutSec: number;
   readonly progress: boolean;
@@ -64,6 +72,8 @@ export interface BenchResult {
   readonly generatorCheck: GeneratorCheck | null;
   /** One line per non-exact row of a strategy that must be exact; empty means exit 0. */
   readonly failures: readonly string[];
+  /** The services' log folder when kept (--keep-logs, or the run failed). */
+  readonly logDir: string | undefined;
 }
 
 interface Running {
@@ -72,89 +82,121 @@ interface Running {
   stop(): Promise<void>;
 }
 
+/** Undo steps, run last in first out, each once: at the end of their part, on the way out, or on a signal. */
+class Teardown {
+  private readonly steps: (() => Promise<unknown>)[] = [];
+
+  get depth(): number {
+    return this.steps.length;
+  }
+
+  add(step: () => Promise<unknown>): void {
+    this.steps.push(step);
+  }
+
+  async unwind(toDepth = 0): Promise<void> {
+    while (this.steps.length > toDepth) {
+      const step = this.steps.pop();
+      await step?.().catch(() => {});
+    }
+  }
+}
+
+/** Where one variant's services run and how its results are read. */
+interface Stage {
+  readonly variant: BenchVariant;
+  /** Reads the outcome from the variant's Redis: REDIS_URL, or its private redis-server. */
+  readonly store: Store;
+  /** Environment every service child of the variant gets. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
   const runId = randomBytes(4).toString('hex');
   const external = opts.url !== undefined;
+  if (external && opts.variants.some((v) => v !== 'default')) {
+    throw new Error('--variants sets up services of its own; with --url only the default variant can run');
+  }
   // Nested under the configured prefix, so a test or a shared Redis can still find and clear it.
   const prefix = external ? opts.redisKeyPrefix : `${opts.redisKeyPrefix}bench-${runId}:`;
   const database = opts.database ?? `fcfs_bench_${runId}`;
   const mysqlUrl = external ? opts.mysqlUrl : withDatabase(opts.mysqlUrl, database);
   const choice: GeneratorChoice = { generator: resolveGenerator(opts.generator), workers: opts.workers, wrkThreads: opts.wrkThreads };
-  const env: ServiceEnv = {
-    mysqlUrl, redisUrl: opts.redisUrl, redisKeyPrefix: prefix,
-    logDir: join(tmpdir(), `coupon-bench-${runId}`), cpuProfDir: opts.cpuProfDir,
-  };
-  if (!external) {
-    await dropDatabase(opts.mysqlUrl, database);
-    await migrate(mysqlUrl);
-  }
-  const store = openStore(mysqlUrl, opts.redisUrl, prefix);
+  const logs = createLogDir('coupon-bench-', runId);
+  const ctx: RunContext = { opts, choice, prefix, mysqlUrl, logDir: logs.path, variantCount: opts.variants.length };
+  const teardown = new Teardown();
   const rows: BenchRow[] = [];
   const skipped: { strategy: string; reason: string }[] = [];
   let generatorCheck: GeneratorCheck | null = null;
-  let running: Running | undefined;
-  let cleaned: Promise<void> | undefined;
-  // Run once, on the way out or on a signal: the service children, the database and the keys are the run's own.
-  const cleanUp = (): Promise<void> => (cleaned ??= (async () => {
-    await running?.stop().catch(() => {});
-    if (!external && !opts.keepData) {
-      await deleteKeysWithPrefix(store.redis, prefix).catch(() => {});
-      await store.close();
-      await dropDatabase(opts.mysqlUrl, database).catch(() => {});
-    } else {
-      await store.close();
-    }
-  })());
+  // The service children, private Redis servers, database and keys are the run's own: gone on a
+  // signal too, with any child still starting (the run goes on in the background until the exit).
+  let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted = true;
     opts.log(`${signal}: stopping the bench's services and removing its data`);
-    void cleanUp().finally(() => process.exit(130));
+    void teardown.unwind().then(stopAllChildren).then(() => logs.release(opts.keepLogs)).finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let failed = true;
   try {
-    for (const strategy of opts.strategies) {
-      const target = targetOf(strategy);
-      running = await startServices(strategy, env, opts);
-      try {
+    if (!external) {
+      await dropDatabase(opts.mysqlUrl, database);
+      if (!opts.keepData) teardown.add(() => dropDatabase(opts.mysqlUrl, database));
+      await migrate(mysqlUrl);
+    }
+    for (const name of opts.variants) {
+      const variantDepth = teardown.depth;
+      const stage = await openStage(variantOf(name), ctx, teardown);
+      for (const strategy of opts.strategies) {
+        const target = targetOf(strategy);
+        const strategyDepth = teardown.depth;
+        const running = await startServices(strategy, stage, ctx);
+        teardown.add(() => running.stop());
+        const label = strategyLabel(strategy, name, ctx.variantCount);
         if (!(await hasRoute(running.url, target.path))) {
-          skipped.push({ strategy, reason: `the server has no route ${target.path}` });
-          opts.log(`skipped ${strategy}: the server has no route ${target.path}`);
+          skipped.push({ strategy: label, reason: `the server has no route ${target.path}` });
+          opts.log(`skipped ${label}: the server has no route ${target.path}`);
+          await teardown.unwind(strategyDepth);
           continue;
         }
         const api: ApiTarget = { url: running.url, adminToken: opts.adminToken };
-        if (opts.warmupSec > 0) await warmUp(strategy, api, opts, choice);
+        if (opts.warmupSec > 0) await warmUp(strategy, api, ctx);
         for (const scenario of opts.scenarios) {
-          const row = await runScenario(strategy, planScenario(scenario, opts), api, running.consumer, store, opts, choice);
+          const row = await runScenario(strategy, planScenario(scenario, opts), api, running.consumer, stage, ctx);
           rows.push(row);
-          opts.log(summaryLine(row));
-          if (strategy === 'baseline' && scenario === opts.scenarios[0] && opts.generatorCheck && opts.rate === null && wrkAvailable()) {
+          opts.log(summaryLine(row, ctx.variantCount));
+          if (strategy === 'baseline' && generatorCheck === null && opts.generatorCheck && opts.rate === null && wrkAvailable()) {
             generatorCheck = await checkGenerator(row, running.url, opts);
             opts.log(`generator check: ${row.generator} ${row.requestsPerSec} req/s vs wrk -t1 -c64 ${generatorCheck.wrkRequestsPerSec} req/s (ratio ${generatorCheck.ratio})`);
           }
         }
-      } finally {
-        await running.stop();
-        running = undefined;
+        await teardown.unwind(strategyDepth);
       }
+      await teardown.unwind(variantDepth);
     }
+    failed = false;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await cleanUp();
+    await teardown.unwind();
+    const kept = failed && !interrupted ? await logs.release(true) : undefined;
+    if (kept !== undefined) opts.log(`the services' logs are kept in ${kept}`);
   }
   const finalRows = withBaselineRatios(rows);
   const failures = finalRows
     .filter((r) => r.exact === false)
-    .map((r) => `${r.strategy} / ${r.scenario}: ${r.failures.join('; ')}`);
+    .map((r) => `${rowLabel(r, ctx.variantCount)}: ${r.failures.join('; ')}`);
   for (const s of skipped) {
     // A strategy asked for by name must be measured; the default "all" tolerates a missing one.
     if (opts.strategies.length < 7 || external) failures.push(`${s.strategy}: skipped, ${s.reason}`);
   }
+  const logDir = await logs.release(opts.keepLogs || failures.length > 0);
   return {
     startedAt,
     options: {
-      strategies: opts.strategies, scenarios: opts.scenarios, durationSec: opts.durationSec, connections: opts.connections,
+      strategies: opts.strategies, variants: opts.variants, scenarios: opts.scenarios, durationSec: opts.durationSec, connections: opts.connections,
       rate: opts.rate, quantity: opts.quantity, coupons: opts.coupons, users: opts.users ?? null, repeatShare: opts.repeatShare,
       generator: choice.generator, workers: choice.workers, wrkThreads: choice.wrkThreads, warmupSec: opts.warmupSec, url: opts.url ?? null,
     },
@@ -162,17 +204,56 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     skipped,
     generatorCheck,
     failures,
+    logDir,
   };
 }
 
-async function startServices(strategy: BenchStrategy, env: ServiceEnv, opts: BenchOptions): Promise<Running> {
+interface RunContext {
+  readonly opts: BenchOptions;
+  readonly choice: GeneratorChoice;
+  readonly prefix: string;
+  readonly mysqlUrl: string;
+  readonly logDir: string;
+  readonly variantCount: number;
+}
+
+/** Brings up a variant's Redis (a private server when it asks for one) and the store that verifies against it. */
+async function openStage(variant: BenchVariant, ctx: RunContext, teardown: Teardown): Promise<Stage> {
+  const { opts } = ctx;
+  let redisUrl = opts.redisUrl;
+  if (variant.redis !== undefined && variant.redis !== 'shared') {
+    const server = await startRedisServer(variant.redis.privateServerArgs);
+    teardown.add(() => server.stop());
+    redisUrl = server.url;
+    opts.log(`variant ${variant.name}: a redis-server of its own at ${server.url} (${variant.redis.privateServerArgs.join(' ')})`);
+    if (opts.keepData) opts.log(`variant ${variant.name}: --keep-data keeps MySQL only; its redis-server stops with it`);
+  }
+  const store = openStore(ctx.mysqlUrl, redisUrl, ctx.prefix);
+  teardown.add(async () => {
+    if (opts.url === undefined && !opts.keepData) await deleteKeysWithPrefix(store.redis, ctx.prefix).catch(() => {});
+    await store.close();
+  });
+  const env = { MYSQL_URL: ctx.mysqlUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: ctx.prefix, LOG_LEVEL: 'warn' };
+  return { variant, store, env };
+}
+
+async function startServices(strategy: BenchStrategy, stage: Stage, ctx: RunContext): Promise<Running> {
+  const { opts } = ctx;
+  const { variant } = stage;
+  const name = variant.name === 'default' ? strategy : `${strategy}.${variant.name}`;
+  const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  // The no-I/O ceiling is the bench's own server, also when the rest targets a running service.
+  if (strategy === 'baseline') {
+    const server = await startHttpProcess({ ...stage.env, ...variant.apiEnv }, { name: `${name}-server`, args: [], script: BASELINE_SERVER, logDir: ctx.logDir, nodeArgs });
+    return { url: server.url, consumer: undefined, stop: async () => { await server.stop(); } };
+  }
   if (opts.url !== undefined) return { url: opts.url, consumer: undefined, stop: async () => {} };
   const target = targetOf(strategy);
-  const api = await startApi(`${strategy}-api`, target.serverStrategy, env);
+  const api = await startHttpProcess({ ...stage.env, ISSUE_STRATEGY: target.serverStrategy, ...variant.apiEnv }, { name: `${name}-api`, logDir: ctx.logDir, nodeArgs });
   let consumer: ServiceProcess | undefined;
   if (target.needsConsumer) {
     try {
-      consumer = await startConsumer(`${strategy}-consumer`, env);
+      consumer = await startConsumerProcess({ ...stage.env, ...variant.consumerEnv }, { name: `${name}-consumer`, logDir: ctx.logDir });
     } catch (err) {
       await api.stop();
       throw err;
@@ -188,19 +269,20 @@ async function startServices(strategy: BenchStrategy, env: ServiceEnv, opts: Ben
 }
 
 /** Warms the JIT and the pools on a coupon of its own, so the first scenario is not measured cold. */
-async function warmUp(strategy: BenchStrategy, api: ApiTarget, opts: BenchOptions, choice: GeneratorChoice): Promise<void> {
+async function warmUp(strategy: BenchStrategy, api: ApiTarget, ctx: RunContext): Promise<void> {
+  const { opts } = ctx;
   const target = targetOf(strategy);
-  const couponIds = target.path === '/bench/noop' ? [1] : await createCouponEvents(api, `bench warm-up ${strategy}`, 1, 100_000_000);
+  const couponIds = target.verified ? await createCouponEvents(api, `bench warm-up ${strategy}`, 1, 100_000_000) : [1];
   await runLoad({
     url: api.url, durationSec: opts.warmupSec, connections: opts.connections, rate: opts.rate,
     spec: { path: target.path, couponIds, users: 0, repeatShare: 0 }, counters: createCounterBuffer(),
-  }, choice);
+  }, ctx.choice);
 }
 
 async function runScenario(
-  strategy: BenchStrategy, plan: ScenarioPlan, api: ApiTarget, consumer: ServiceProcess | undefined,
-  store: Store, opts: BenchOptions, choice: GeneratorChoice,
+  strategy: BenchStrategy, plan: ScenarioPlan, api: ApiTarget, consumer: ServiceProcess | undefined, stage: Stage, ctx: RunContext,
 ): Promise<BenchRow> {
+  const { opts } = ctx;
   const target = targetOf(strategy);
   const couponIds = target.verified
     ? await createCouponEvents(api, `bench ${strategy} ${plan.name}`, plan.couponCount, plan.quantityPerCoupon)
@@ -208,22 +290,22 @@ async function runScenario(
   const hold = consumer !== undefined && plan.consumer === 'held';
   if (hold) consumer.pause();
   const counters = createCounterBuffer();
-  const progress = startProgress(`${strategy} / ${plan.name}`, opts.durationSec, counters, opts.progress);
+  const progress = startProgress(rowLabel({ strategy, scenario: plan.name, variant: stage.variant.name }, ctx.variantCount), opts.durationSec, counters, opts.progress);
   let load: LoadResult;
   try {
     load = await runLoad({
       url: api.url, durationSec: opts.durationSec, connections: opts.connections, rate: opts.rate,
       spec: { path: target.path, couponIds, users: plan.users, repeatShare: plan.repeatShare }, counters,
-    }, choice);
+    }, ctx.choice);
   } finally {
     progress.stop();
     if (hold) consumer.resume();
   }
   let drain: Drain | null = null;
-  if (target.needsConsumer) drain = await waitForDrain(store, couponIds, opts.drainTimeoutSec * 1000);
-  const outcome = target.verified ? await readSettledOutcome(store, couponIds) : null;
+  if (target.needsConsumer) drain = await waitForDrain(stage.store, couponIds, opts.drainTimeoutSec * 1000);
+  const outcome = target.verified ? await readSettledOutcome(stage.store, couponIds) : null;
   return buildRow({
-    strategy, target, plan, load, outcome, drain,
+    strategy, variant: stage.variant.name, target, plan, load, outcome, drain,
     connections: opts.connections, rate: opts.rate,
     consumer: target.needsConsumer ? (consumer === undefined ? 'live' : plan.consumer) : null,
   });
@@ -232,7 +314,7 @@ async function runScenario(
 async function checkGenerator(ours: BenchRow, url: string, opts: BenchOptions): Promise<GeneratorCheck> {
   const wrk = await runWrk({
     url, durationSec: opts.durationSec, connections: 64, rate: null,
-    spec: { path: '/bench/noop', couponIds: [1], users: 0, repeatShare: 0 }, counters: createCounterBuffer(),
+    spec: { path: BASELINE_PATH, couponIds: [1], users: 0, repeatShare: 0 }, counters: createCounterBuffer(),
   }, { threads: 1, countResponses: false });
   return {
     generator: `${ours.generator} -c${ours.connections}`,
@@ -242,8 +324,8 @@ async function checkGenerator(ours: BenchRow, url: string, opts: BenchOptions): 
   };
 }
 
-function summaryLine(r: BenchRow): string {
+function summaryLine(r: BenchRow, variants: number): string {
   const verdict = r.exact === null ? '' : r.exact ? ' exact' : ` NOT EXACT: ${r.failures.join('; ')}`;
   const issued = r.issuedInMysql === null ? '' : ` issued ${r.issuedInMysql}/${r.quantity}`;
-  return `${r.strategy} / ${r.scenario}: ${r.requestsPerSec} req/s, p99 ${r.latencyMs.p99} ms${issued}${verdict}`;
+  return `${rowLabel(r, variants)}: ${r.requestsPerSec} req/s, p99 ${r.latencyMs.p99} ms${issued}${verdict}`;
 }

@@ -42,10 +42,13 @@ export function planScenario(name: ScenarioName, s: ScenarioSettings): ScenarioP
   }
 }
 
+/** The no-op route of the bench's own baseline server (src/bench/baseline-server.ts). */
+export const BASELINE_PATH = '/bench/noop';
+
 export interface StrategyTarget {
   /** Route the load goes to. */
   readonly path: string;
-  /** ISSUE_STRATEGY of the api child (irrelevant to the baseline and the async route). */
+  /** ISSUE_STRATEGY of the api child (irrelevant to the async route; the baseline has a server of its own). */
   readonly serverStrategy: string;
   readonly needsConsumer: boolean;
   /** Whether the outcome is checked (the baseline writes nothing; `none` is checked but expected to fail). */
@@ -57,7 +60,7 @@ export interface StrategyTarget {
 export function targetOf(strategy: BenchStrategy): StrategyTarget {
   switch (strategy) {
     case 'baseline':
-      return { path: '/bench/noop', serverStrategy: 'mysql-atomic', needsConsumer: false, verified: false, mustBeExact: false };
+      return { path: BASELINE_PATH, serverStrategy: 'mysql-atomic', needsConsumer: false, verified: false, mustBeExact: false };
     case 'redis-async':
       return { path: '/v1/issue-async', serverStrategy: 'mysql-atomic', needsConsumer: true, verified: true, mustBeExact: true };
     case 'none':

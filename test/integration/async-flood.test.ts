@@ -5,7 +5,7 @@ import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer
 import { countIssues } from '../../src/domain/coupon.repository.js';
 import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
 import { waitForDrain } from '../helpers/drain.js';
-import { fireIssues, floodBodies } from '../helpers/load.js';
+import { fireIssues, floodBodies } from '../../src/harness/flood.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;

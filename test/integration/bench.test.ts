@@ -1,17 +1,14 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRow } from '../../src/bench/bench-row.js';
 import { planScenario, targetOf } from '../../src/bench/scenarios.js';
 import { wrkAvailable } from '../../src/bench/wrk-generator.js';
-
-const BIN = fileURLToPath(new URL('../../bin/coupon.js', import.meta.url));
+import { spawnCli } from '../../src/harness/service-processes.js';
 const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/coupon';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const EXACT = ['process-lock', 'redis-lock', 'mysql-lock', 'mysql-atomic', 'redis-async'];
@@ -33,27 +30,28 @@ interface Row {
 }
 
 /** Runs the built CLI (what users run: `npm run build` first) and resolves with its exit code and output. */
-function runCli(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('exit', (code) => resolve({ code, output }));
-  });
+async function runCli(args: readonly string[], env: Record<string, string>): Promise<{ code: number | string; output: string }> {
+  const proc = spawnCli(args, env);
+  const code = await proc.exited;
+  return { code, output: proc.output() };
 }
 
 describe('coupon bench on a tiny workload', () => {
   const id = randomBytes(4).toString('hex');
   const database = `fcfs_test_bench_${id}`;
   const prefix = `test:${id}:`;
-  const env = { MYSQL_URL, REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'silent' };
   let dir: string;
+  /** The bench's temp dir (TMPDIR), to see that it leaves nothing behind. */
+  let benchTmp: string;
+  let env: Record<string, string>;
   let redis: Redis;
   let admin: mysql.Connection;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'coupon-bench-test-'));
+    benchTmp = join(dir, 'tmp');
+    await mkdir(benchTmp);
+    env = { MYSQL_URL, REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'silent', TMPDIR: benchTmp };
     redis = new Redis(REDIS_URL);
     const u = new URL(MYSQL_URL);
     admin = await mysql.createConnection({ host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password) });
@@ -105,6 +103,7 @@ describe('coupon bench on a tiny workload', () => {
     const [dbs] = await admin.query('SHOW DATABASES LIKE ?', [database]);
     expect(dbs).toHaveLength(0);
     expect(await redis.keys(`${prefix}*`)).toEqual([]);
+    expect(await readdir(benchTmp)).toEqual([]);
   });
 
   it('runs the open model (fixed arrival rate) and wrk when installed', async () => {
@@ -124,10 +123,31 @@ describe('coupon bench on a tiny workload', () => {
     expect(wrkRows.find((r) => r.strategy === 'mysql-lock')?.issuedInMysql).toBe(QUANTITY);
   });
 
+  it('runs each variant on its own services (a private redis-server where it asks for one) and labels the rows', async () => {
+    const json = join(dir, 'variants.json');
+    // --keep-data leaves the shared Redis keys in place, to see which variant wrote there.
+    const { code, output } = await runCli(['bench', ...small, '--strategy', 'redis-async', '--scenario', 'flood', '--variants', 'default,redis-aof-always', '--keep-data', '--json', json], env);
+    expect(code, output).toBe(0);
+    const rows = JSON.parse(await readFile(json, 'utf8')) as (Row & { variant: string })[];
+    expect(rows.map((r) => [r.strategy, r.variant])).toEqual([['redis-async', 'default'], ['redis-async', 'redis-aof-always']]);
+    for (const r of rows) {
+      expect(r.exact, r.variant).toBe(true);
+      expect(r.issuedInMysql, r.variant).toBe(QUANTITY);
+      // Read from the variant's own Redis: API, consumer and the bench's check used the same one.
+      expect(r.redisMysqlAgree, r.variant).toBe(true);
+    }
+    expect(output).toMatch(/variant redis-aof-always: a redis-server of its own at redis:\/\/127\.0\.0\.1:\d+ \(--save\s+--appendonly yes --appendfsync always\)/);
+    expect(output).toMatch(/^strategy\s+variant\s+scenario\s+req\/s/m);
+    // Only the default variant's coupon reached the shared Redis.
+    expect(await redis.keys(`${prefix}*:users`)).toHaveLength(1);
+    // The private server's data folder went with it; no log folder stays after a run that went well.
+    expect(await readdir(benchTmp)).toEqual([]);
+  });
+
   it('names the failure when a strategy that must be exact is not', () => {
     const plan = planScenario('flood', { quantity: 10, coupons: 1, users: undefined, repeatShare: 0 });
     const row = buildRow({
-      strategy: 'mysql-lock', target: targetOf('mysql-lock'), plan, connections: 8, rate: null, drain: null, consumer: null,
+      strategy: 'mysql-lock', variant: 'default', target: targetOf('mysql-lock'), plan, connections: 8, rate: null, drain: null, consumer: null,
       load: { generator: 'wrk', durationSec: 1, responses: { '200': 12, '409 INVALID_COUPON_ISSUE_QUANTITY': 88 }, requestsPerSec: 100, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1 }, errors: 0 },
       outcome: { total: 10, rows: 12, overIssued: 2, duplicates: 0, counterDrift: -2, couponsNotFull: 0, redisReserved: 0, streamLeft: 0, issuingMs: 5 },
     });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
-import { spawnCli, startApiProcess } from '../helpers/processes.js';
+import { spawnCli, startHttpProcess } from '../../src/harness/service-processes.js';
 import { createTestEnv } from '../helpers/test-env.js';
 
 describe('coupon CLI', () => {
@@ -41,8 +41,8 @@ describe('coupon CLI', () => {
   it('api shuts down cleanly on SIGTERM', async () => {
     const t = await createTestEnv();
     try {
-      const { proc } = await startApiProcess(t.env);
-      expect(await proc.stop('SIGTERM')).toBe(0);
+      const api = await startHttpProcess(t.env);
+      expect(await api.stop('SIGTERM')).toBe(0);
     } finally {
       await t.destroy();
     }

@@ -8,7 +8,7 @@ import { publishCouponRules } from '../../src/async-issue/coupon-mirror.js';
 import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
 import { createReserver } from '../../src/async-issue/reserver.js';
 import { waitForDrain, waitUntil } from '../helpers/drain.js';
-import { spawnCli, type CliProcess } from '../helpers/processes.js';
+import { spawnCli, type ServiceProcess } from '../../src/harness/service-processes.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
@@ -63,7 +63,7 @@ async function killMidDrain(couponId: number, env: Record<string, string>): Prom
   return atKill;
 }
 
-async function drainWith(proc: CliProcess, couponId: number): Promise<void> {
+async function drainWith(proc: ServiceProcess, couponId: number): Promise<void> {
   try {
     await waitForDrain(t.deps, couponId, 60_000);
   } finally {

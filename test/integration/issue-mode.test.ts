@@ -7,7 +7,7 @@ import { createCoupon } from '../../src/domain/coupon.service.js';
 import { STRATEGY_NAMES } from '../../src/config.js';
 import { createStrategy } from '../../src/sync-issue/index.js';
 import { waitForDrain } from '../helpers/drain.js';
-import { fireIssues } from '../helpers/load.js';
+import { fireIssues } from '../../src/harness/flood.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;

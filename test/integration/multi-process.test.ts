@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StrategyName } from '../../src/config.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
-import { fireIssues, floodBodies } from '../helpers/load.js';
-import { startApiProcess, type CliProcess } from '../helpers/processes.js';
+import { fireIssues, floodBodies } from '../../src/harness/flood.js';
+import { startHttpProcess, type ServiceProcess } from '../../src/harness/service-processes.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 const TOTAL = 100;
@@ -13,10 +13,10 @@ afterAll(async () => { await t?.destroy(); });
 
 /** Two `coupon api` processes on two ports, same database and Redis, hit at once. */
 async function floodTwoProcesses(strategy: StrategyName) {
-  const procs: CliProcess[] = [];
+  const procs: ServiceProcess[] = [];
   try {
-    const apis = await Promise.all([0, 1].map(() => startApiProcess({ ...t.env, ISSUE_STRATEGY: strategy })));
-    procs.push(...apis.map((a) => a.proc));
+    const apis = await Promise.all([0, 1].map(() => startHttpProcess({ ...t.env, ISSUE_STRATEGY: strategy })));
+    procs.push(...apis);
     const couponId = await insertTestCoupon(t.deps, { total: TOTAL });
     const load = await fireIssues(apis.map((a) => a.url), '/v1/issue', floodBodies(couponId, 1000, 200));
     return { outcomes: load.outcomes, counts: await countIssues(t.deps.db, couponId) };

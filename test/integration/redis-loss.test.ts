@@ -7,18 +7,19 @@ import { countIssues } from '../../src/domain/coupon.repository.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
 import { waitForDrain } from '../helpers/drain.js';
-import { fireIssues, floodBodies } from '../helpers/load.js';
-import { startPrivateRedis } from '../helpers/private-redis.js';
-import { spawnCli } from '../helpers/processes.js';
+import { fireIssues, floodBodies } from '../../src/harness/flood.js';
+import { startRedisServer, type RedisServer } from '../../src/harness/redis-server.js';
+import { spawnCli } from '../../src/harness/service-processes.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;
-let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
+let redis: RedisServer;
 let deps: Deps;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  redis = await startPrivateRedis();
+  // A redis-server of this file's own, so it may FLUSHALL without touching other tests' keys.
+  redis = await startRedisServer(['--save', '', '--appendonly', 'no']);
   t = await createTestEnv();
   env = { ...t.env, REDIS_URL: redis.url };
   deps = createDeps(loadConfig(env), 'redis-loss');

@@ -4,7 +4,7 @@ import { buildApp } from '../../src/entry-points/api/app.js';
 import type { StrategyName } from '../../src/config.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
 import { createStrategy } from '../../src/sync-issue/index.js';
-import { fireIssues, floodBodies } from '../helpers/load.js';
+import { fireIssues, floodBodies } from '../../src/harness/flood.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 // The issue's flood: a coupon of 100; 1,000 distinct users plus 200 repeats, all in flight at once.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildRow } from '../../src/bench/bench-row.js';
 import type { LoadResult } from '../../src/bench/load-result.js';
 import { planScenario, targetOf } from '../../src/bench/scenarios.js';
-import type { Outcome } from '../../src/bench/verify.js';
+import type { Outcome } from '../../src/harness/verify.js';
 
 const settings = { quantity: 100, coupons: 3, users: undefined, repeatShare: 0 };
 const load = (responses: Record<string, number>): LoadResult => ({
@@ -13,7 +13,7 @@ const outcome = (over: Partial<Outcome>): Outcome => ({
   redisReserved: 0, streamLeft: 0, issuingMs: 10, ...over,
 });
 const row = (scenario: 'flood' | 'many', responses: Record<string, number>, o: Outcome) => buildRow({
-  strategy: 'mysql-atomic', target: targetOf('mysql-atomic'), plan: planScenario(scenario, settings),
+  strategy: 'mysql-atomic', variant: 'default', target: targetOf('mysql-atomic'), plan: planScenario(scenario, settings),
   load: load(responses), connections: 8, rate: null, outcome: o, drain: null, consumer: null,
 });
 

@@ -1,9 +1,10 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../../config.js';
 import { migrate } from '../../adapters/mysql/migrations.js';
 import { startApi } from '../api/server.js';
-import { benchCommand } from '../../bench/bench-command.js';
-import { demoCommand } from '../../bench/demo-command.js';
+import { benchCommand } from './bench-command.js';
+import { demoCommand } from './demo-command.js';
+import { positiveInt } from './options.js';
 import { startConsumer } from '../consumer/start-consumer.js';
 import { createDeps } from '../../deps.js';
 import { reconcileCoupon, type Reconciliation } from '../../async-issue/reconcile.js';
@@ -20,12 +21,6 @@ function configOrExit(): Config {
     }
     throw err;
   }
-}
-
-export function parsePositiveInt(raw: string): number {
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
 }
 
 const program = new Command()
@@ -87,7 +82,7 @@ function printReconciliation(r: Reconciliation, asJson: boolean): void {
 
 program.command('reconcile')
   .description('compare a coupon\'s Redis state with MySQL; --repair brings Redis in line with MySQL')
-  .argument('<couponId>', 'the coupon', parsePositiveInt)
+  .argument('<couponId>', 'the coupon', positiveInt)
   .option('--repair', 'rewrite Redis from MySQL, the source of truth')
   .option('--json', 'print one JSON object')
   .action(async (couponId: number, opts: { repair?: boolean; json?: boolean }) => {
@@ -102,7 +97,7 @@ program.command('reconcile')
     }
   });
 
-// bench and demo load their heavy parts only when run.
+// bench and demo load their heavy parts (and the development dependencies) only when run.
 program.addCommand(benchCommand(configOrExit));
 program.addCommand(demoCommand(configOrExit));
 

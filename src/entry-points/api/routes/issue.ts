@@ -4,22 +4,24 @@ import type { IssueStrategy } from '../../../sync-issue/index.js';
 import { sendCouponError } from '../error-handler.js';
 import { ErrorResponse, IssueRequest, SuccessResponse } from '../schemas.js';
 
-const OK = { isSuccess: true, comment: null } as const;
-// Error bodies get a compiled serializer too: most answers of a flood are 409s.
-const ERRORS = { '4xx': ErrorResponse, '5xx': ErrorResponse } as const;
+export const OK = { isSuccess: true, comment: null } as const;
+
+/**
+ * Body validation and compiled serializers of both issue routes; the bench's baseline uses it too.
+ * Error bodies get a compiled serializer as well: most answers of a flood are 409s.
+ */
+export function issueRouteSchema(successStatus: 200 | 202) {
+  return { body: IssueRequest, response: { [successStatus]: SuccessResponse, '4xx': ErrorResponse, '5xx': ErrorResponse } };
+}
 
 export function registerIssueRoutes(app: FastifyInstance, strategy: IssueStrategy, reserver: Reserver): void {
-  app.post<{ Body: IssueRequest }>('/v1/issue', {
-    schema: { body: IssueRequest, response: { 200: SuccessResponse, ...ERRORS } },
-  }, async (req) => {
+  app.post<{ Body: IssueRequest }>('/v1/issue', { schema: issueRouteSchema(200) }, async (req) => {
     await strategy.issue(req.body.couponId, req.body.userId);
     return OK;
   });
 
   // Accepted once reserved in Redis and queued in its stream; the consumer writes it to MySQL.
-  app.post<{ Body: IssueRequest }>('/v1/issue-async', {
-    schema: { body: IssueRequest, response: { 202: SuccessResponse, ...ERRORS } },
-  }, async (req, reply) => {
+  app.post<{ Body: IssueRequest }>('/v1/issue-async', { schema: issueRouteSchema(202) }, async (req, reply) => {
     // Refusals come back as values here: throwing each of a flood's 409s halved throughput (docs/benchmarks.md).
     const refusal = await reserver.decide(req.body.couponId, req.body.userId);
     return refusal ? sendCouponError(reply, refusal) : reply.status(202).send(OK);

@@ -1,5 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 
+/** Argument parsers shared by the commands: a bad value is commander's one-line usage error. */
+
 export function positiveInt(raw: string): number {
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
@@ -25,7 +27,7 @@ export function listOf<T extends string>(allowed: readonly T[]) {
     const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
     const bad = names.filter((n) => !(allowed as readonly string[]).includes(n));
     if (bad.length || names.length === 0) throw new InvalidArgumentError(`expected a comma list of ${allowed.join(', ')} (got ${raw})`);
-    // Keep the canonical order: baseline first, so every later row has its ceiling measured.
+    // Keep the canonical order (the bench's: baseline first, so every later row has its ceiling measured).
     return allowed.filter((a) => names.includes(a));
   };
 }

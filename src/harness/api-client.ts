@@ -1,4 +1,4 @@
-/** The few calls the bench makes to the service itself, over plain HTTP like any client. */
+/** The few calls the bench and the demo make to the service itself, over plain HTTP like any client. */
 export interface ApiTarget {
   readonly url: string;
   readonly adminToken: string | undefined;
@@ -39,7 +39,7 @@ export async function createCouponEvents(target: ApiTarget, title: string, count
   return ids;
 }
 
-/** True when the server routes `path` (a 400 for an empty body), false on 404: e.g. no BENCH_BASELINE, no async path yet. */
+/** True when the server routes `path` (a 400 for an empty body), false on 404: e.g. a service given by --url from before the async path. */
 export async function hasRoute(url: string, path: string): Promise<boolean> {
   const res = await fetch(new URL(path, url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   await res.arrayBuffer();

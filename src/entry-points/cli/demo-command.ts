@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import type { Config } from '../config.js';
-import { positiveInt, share } from './cli-options.js';
+import type { Config } from '../../config.js';
+import { requireLoadTools } from '../../harness/dev-dependencies.js';
+import { positiveInt, share } from './options.js';
 
 interface DemoFlags {
   strategy: string;
@@ -12,7 +13,7 @@ interface DemoFlags {
   database: string;
 }
 
-/** `coupon demo`: the newcomer's first run, in a few lines. */
+/** `coupon demo`, the newcomer's first run: its options; what runs lives in src/demo/, loaded only when the command runs. */
 export function demoCommand(config: () => Config): Command {
   return new Command('demo')
     .description('create a coupon event on the local services, flood it, and show it was issued exactly')
@@ -25,7 +26,8 @@ export function demoCommand(config: () => Config): Command {
     .option('--database <name>', 'database the demo recreates for the service it starts (kept afterwards)', 'fcfs_demo')
     .action(async (flags: DemoFlags) => {
       const c = config();
-      const { runDemo, describeDemo } = await import('./demo.js');
+      requireLoadTools('demo');
+      const { runDemo, describeDemo } = await import('../../demo/demo.js');
       const result = await runDemo({
         strategy: flags.strategy, quantity: flags.quantity, requests: flags.requests, repeatShare: flags.repeatShare,
         connections: flags.connections, url: flags.url, database: flags.database, mysqlUrl: c.mysqlUrl, redisUrl: c.redisUrl,

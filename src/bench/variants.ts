@@ -1,0 +1,28 @@
+/**
+ * Named presets `coupon bench --variants` runs the strategies under: environment for the API and
+ * the consumer children, and the Redis they use. `shared` is REDIS_URL; a private one is a
+ * redis-server the bench starts for the variant on a free port, in a temp folder (--dir), with
+ * these arguments, and stops after it. Adding a preset is adding a line.
+ */
+export interface BenchVariant {
+  readonly name: string;
+  readonly apiEnv: Readonly<Record<string, string>>;
+  readonly consumerEnv: Readonly<Record<string, string>>;
+  readonly redis?: 'shared' | { readonly privateServerArgs: readonly string[] };
+}
+
+export const VARIANTS = [
+  { name: 'default', apiEnv: {}, consumerEnv: {} },
+  { name: 'redis-persistence-off', apiEnv: {}, consumerEnv: {}, redis: { privateServerArgs: ['--save', '', '--appendonly', 'no'] } },
+  { name: 'redis-aof-always', apiEnv: {}, consumerEnv: {}, redis: { privateServerArgs: ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'] } },
+  { name: 'redis-aof-everysec', apiEnv: {}, consumerEnv: {}, redis: { privateServerArgs: ['--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec'] } },
+] as const satisfies readonly BenchVariant[];
+
+export type VariantName = (typeof VARIANTS)[number]['name'];
+export const VARIANT_NAMES: readonly VariantName[] = VARIANTS.map((v) => v.name);
+
+export function variantOf(name: VariantName): BenchVariant {
+  const v: BenchVariant | undefined = VARIANTS.find((x) => x.name === name);
+  if (!v) throw new Error(`unknown bench variant ${name}`);
+  return v;
+}
