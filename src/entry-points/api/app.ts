@@ -4,7 +4,10 @@ import { UnavailableError } from '../../errors.js';
 import { reservationsOf } from '../../async-issue/coupon-mirror.js';
 import { createReserver } from '../../async-issue/reserver.js';
 import { createStrategy, type IssueStrategy } from '../../sync-issue/index.js';
+import { createMetrics, type Metrics } from '../../metrics/metrics.js';
 import { registerErrorHandling } from './error-handler.js';
+import { registerMetrics } from './metrics.js';
+import { REQUEST_ID_HEADER, requestIdGenerator } from './request-id.js';
 import { IssueRequest, SuccessResponse } from './schemas.js';
 import { registerCouponRoutes } from './routes/coupons.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -28,6 +31,8 @@ class OneLineRequestLog extends LogController {
 export interface AppOptions {
   /** Defaults to the one named by ISSUE_STRATEGY. */
   readonly strategy?: IssueStrategy;
+  /** A registry shared with the consumer (`coupon start`); otherwise the app's own, unless METRICS_ENABLED=0. */
+  readonly metrics?: Metrics;
 }
 
 export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -39,8 +44,14 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
     return503OnClosing: false,
     // Our contract rejects wrong types and unknown fields: no coercion, no silent removal.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    // Every log line of a request carries its id (reqId), and the answer returns it in x-request-id.
+    genReqId: requestIdGenerator(),
   });
   registerErrorHandling(app);
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, req.id);
+    done();
+  });
   let closing = false;
   app.addHook('preClose', async () => { closing = true; });
   app.addHook('onRequest', async () => {
@@ -49,7 +60,8 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
   const strategy = opts.strategy ?? createStrategy(deps.config.issueStrategy, deps);
   registerHealthRoutes(app, deps);
   registerCouponRoutes(app, { db: deps.db, now: deps.now, log: deps.log, reservations: reservationsOf(deps) }, deps.config.adminToken);
-  registerIssueRoutes(app, strategy, createReserver(deps));
+  const metrics = opts.metrics ?? (deps.config.metricsEnabled ? createMetrics() : undefined);
+  registerIssueRoutes(app, strategy, createReserver(deps), metrics && registerMetrics(app, deps, metrics));
   if (deps.config.benchBaseline) {
     // The bench's ceiling: same framework, validation and serialisation as /v1/issue, no I/O.
     app.post('/bench/noop', { schema: { body: IssueRequest, response: { 200: SuccessResponse } } }, async () => ({ isSuccess: true, comment: null }));

@@ -7,6 +7,7 @@ import { demoCommand } from '../../bench/demo-command.js';
 import { startConsumer } from '../consumer/start-consumer.js';
 import { createDeps } from '../../deps.js';
 import { reconcileCoupon, type Reconciliation } from '../../async-issue/reconcile.js';
+import { createMetrics } from '../../metrics/metrics.js';
 import { onShutdownSignal } from './shutdown.js';
 
 /** Bad configuration is the operator's to fix: one line, exit code 2. */
@@ -59,8 +60,10 @@ program.command('start')
   .description('API and consumer together in one process, for local use')
   .action(async () => {
     const config = configOrExit();
-    const consumer = startConsumer(config);
-    const api = await startApi(config);
+    // One registry: the API's /metrics serves the consumer's too.
+    const metrics = config.metricsEnabled ? createMetrics() : undefined;
+    const consumer = startConsumer(config, { metrics });
+    const api = await startApi(config, { metrics });
     onShutdownSignal(async () => {
       await api.close();
       await consumer.close();

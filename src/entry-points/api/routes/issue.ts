@@ -2,14 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import type { Reserver } from '../../../async-issue/reserver.js';
 import type { IssueStrategy } from '../../../sync-issue/index.js';
 import { sendCouponError } from '../error-handler.js';
+import type { AnswerHook } from '../metrics.js';
 import { ErrorResponse, IssueRequest, SuccessResponse } from '../schemas.js';
 
 const OK = { isSuccess: true, comment: null } as const;
 // Error bodies get a compiled serializer too: most answers of a flood are 409s.
 const ERRORS = { '4xx': ErrorResponse, '5xx': ErrorResponse } as const;
 
-export function registerIssueRoutes(app: FastifyInstance, strategy: IssueStrategy, reserver: Reserver): void {
+/** `onAnswer` (absent with METRICS_ENABLED=0) records every answer, refusals and faults included. */
+export function registerIssueRoutes(app: FastifyInstance, strategy: IssueStrategy, reserver: Reserver, onAnswer?: AnswerHook): void {
   app.post<{ Body: IssueRequest }>('/v1/issue', {
+    ...(onAnswer && { onResponse: onAnswer('sync') }),
     schema: { body: IssueRequest, response: { 200: SuccessResponse, ...ERRORS } },
   }, async (req) => {
     await strategy.issue(req.body.couponId, req.body.userId);
@@ -18,6 +21,7 @@ export function registerIssueRoutes(app: FastifyInstance, strategy: IssueStrateg
 
   // Accepted once reserved in Redis and queued in its stream; the consumer writes it to MySQL.
   app.post<{ Body: IssueRequest }>('/v1/issue-async', {
+    ...(onAnswer && { onResponse: onAnswer('async') }),
     schema: { body: IssueRequest, response: { 202: SuccessResponse, ...ERRORS } },
   }, async (req, reply) => {
     // Refusals come back as values here: throwing each of a flood's 409s halved throughput (docs/benchmarks.md).
