@@ -1,26 +1,14 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
 import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
-import { buildApp } from '../../src/entry-points/api/app.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
 import { waitForDrain, waitUntil } from '../helpers/drain.js';
 import { countOutcomes, floodWhile, type IssueRequestBody, type TimedAnswer } from '../helpers/load.js';
 import { startApiProcess, type CliProcess } from '../helpers/processes.js';
-import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
+import { useTestApp } from '../helpers/test-app.js';
+import { insertTestCoupon } from '../helpers/test-env.js';
 
-let t: TestEnv;
-let app: FastifyInstance;
-let url: string;
-beforeAll(async () => {
-  t = await createTestEnv();
-  app = await buildApp(t.deps);
-  url = await app.listen({ port: 0, host: '127.0.0.1' });
-});
-afterAll(async () => {
-  await app?.close();
-  await t?.destroy();
-});
+const ctx = useTestApp({ LOG_LEVEL: 'warn' });
 
 type Path = 'async' | 'sync';
 const endpoint = (path: Path) => (path === 'async' ? '/v1/issue-async' : '/v1/issue');
@@ -34,21 +22,21 @@ function users(couponId: number, from: number, to: number): () => IssueRequestBo
 
 /** Units taken so far: reservations for an async coupon, issued_quantity for a sync one. */
 async function taken(path: Path, couponId: number): Promise<number> {
-  if (path === 'async') return t.deps.redis.hlen(t.deps.keys.users(couponId));
-  return (await countIssues(t.deps.db, couponId)).issuedQuantity ?? 0;
+  if (path === 'async') return ctx.t.deps.redis.hlen(ctx.t.deps.keys.users(couponId));
+  return (await countIssues(ctx.t.deps.db, couponId)).issuedQuantity ?? 0;
 }
 
 const adminCall = async (method: 'PATCH' | 'POST', path: string, body?: unknown) => {
-  const res = await fetch(`${url}${path}`, {
+  const res = await fetch(`${ctx.url}${path}`, {
     method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown>, answeredAt: Date.now() };
 };
 
 async function drain(couponId: number): Promise<void> {
-  const consumer = new PersistConsumer(t.deps, { name: `drain-${couponId}`, batchSize: 500, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
+  const consumer = new PersistConsumer(ctx.t.deps, { name: `drain-${couponId}`, batchSize: 500, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
   const running = consumer.run();
-  await waitForDrain(t.deps, couponId);
+  await waitForDrain(ctx.t.deps, couponId);
   consumer.stop();
   await running;
 }
@@ -56,11 +44,11 @@ async function drain(couponId: number): Promise<void> {
 /** After the drain, MySQL holds exactly `n` issues and its count and total agree; the async path's Redis agrees too. */
 async function expectExactly(path: Path, couponId: number, n: number, total: number | null): Promise<void> {
   if (path === 'async') {
-    expect(await t.deps.redis.hlen(t.deps.keys.users(couponId))).toBe(n);
+    expect(await ctx.t.deps.redis.hlen(ctx.t.deps.keys.users(couponId))).toBe(n);
     await drain(couponId);
-    expect(await reconcileCoupon(t.deps, couponId)).toMatchObject({ inAgreement: true });
+    expect(await reconcileCoupon(ctx.t.deps, couponId)).toMatchObject({ inAgreement: true });
   }
-  expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: n, distinctUsers: n, issuedQuantity: n, totalQuantity: total });
+  expect(await countIssues(ctx.t.deps.db, couponId)).toEqual({ rows: n, distinctUsers: n, issuedQuantity: n, totalQuantity: total });
 }
 
 /**
@@ -94,9 +82,9 @@ describe('PATCH lowering the total in the middle of a flood', () => {
   it('async, two API processes: never more than the new total, exactly the new total in the end', async () => {
     const procs: CliProcess[] = [];
     try {
-      const apis = await Promise.all([0, 1].map(() => startApiProcess(t.env)));
+      const apis = await Promise.all([0, 1].map(() => startApiProcess(ctx.t.env)));
       procs.push(...apis.map((a) => a.proc));
-      const couponId = await insertTestCoupon(t.deps, { total: 8000 });
+      const couponId = await insertTestCoupon(ctx.t.deps, { total: 8000 });
       const { newTotal, answers } = await lowerMidFlood('async', apis.map((a) => a.url), couponId, 6000, 300, 600);
       expect(newTotal).toBeLessThan(6000); // the flood asked for more than the new total
       expectOnly(answers, ['202', '409 INVALID_COUPON_ISSUE_QUANTITY']);
@@ -108,8 +96,8 @@ describe('PATCH lowering the total in the middle of a flood', () => {
   });
 
   it('sync (mysql-atomic): never more than the new total, exactly the new total in the end', async () => {
-    const couponId = await insertTestCoupon(t.deps, { total: 3000 });
-    const { newTotal, answers } = await lowerMidFlood('sync', [url], couponId, 1500, 100, 150);
+    const couponId = await insertTestCoupon(ctx.t.deps, { total: 3000 });
+    const { newTotal, answers } = await lowerMidFlood('sync', [ctx.url], couponId, 1500, 100, 150);
     expect(newTotal).toBeLessThan(1500);
     expectOnly(answers, ['200', '409 INVALID_COUPON_ISSUE_QUANTITY']);
     expect(countOutcomes(answers)['200']).toBe(newTotal);
@@ -119,18 +107,18 @@ describe('PATCH lowering the total in the middle of a flood', () => {
 
 describe.each(['async', 'sync'] as const)('%s: raising the total after the sell-out', (path) => {
   it('issues more, up to exactly the new total', async () => {
-    const couponId = await insertTestCoupon(t.deps, { total: 50 });
-    const first = await floodWhile([url], endpoint(path), users(couponId, 1, 200), 32);
+    const couponId = await insertTestCoupon(ctx.t.deps, { total: 50 });
+    const first = await floodWhile([ctx.url], endpoint(path), users(couponId, 1, 200), 32);
     expect(countOutcomes(first)[accepted(path)]).toBe(50);
     const raised = await adminCall('PATCH', `/v1/coupons/${couponId}`, { totalQuantity: 120 });
     expect(raised.status).toBe(200);
     // Every API process applies a change within a second (the async rules cache): ask until one is taken.
     let probe = 1000;
     await waitUntil('a unit issued after the raise', async () => {
-      const res = await app.inject({ method: 'POST', url: endpoint(path), payload: { couponId, userId: probe++ } });
+      const res = await ctx.app.inject({ method: 'POST', url: endpoint(path), payload: { couponId, userId: probe++ } });
       return res.statusCode < 300;
     }, 10_000);
-    const second = await floodWhile([url], endpoint(path), users(couponId, 2001, 2300), 32);
+    const second = await floodWhile([ctx.url], endpoint(path), users(couponId, 2001, 2300), 32);
     expectOnly(second, [accepted(path), '409 INVALID_COUPON_ISSUE_QUANTITY']);
     expect(countOutcomes(second)[accepted(path)]).toBe(120 - 50 - 1);
     await expectExactly(path, couponId, 120, 120);
@@ -139,10 +127,10 @@ describe.each(['async', 'sync'] as const)('%s: raising the total after the sell-
 
 describe.each(['async', 'sync'] as const)('%s: closing in the middle of a flood', (path) => {
   it('accepts nothing sent after the close answered, refuses with INVALID_COUPON_ISSUE_DATE a second later, persists what it accepted', async () => {
-    const couponId = await insertTestCoupon(t.deps, { total: null });
+    const couponId = await insertTestCoupon(ctx.t.deps, { total: null });
     let closedAt = Infinity;
     const stopAfterClose = users(couponId, 1, 1_000_000);
-    const flood = floodWhile([url], endpoint(path), () => (Date.now() - closedAt > 1500 ? undefined : stopAfterClose()), 32);
+    const flood = floodWhile([ctx.url], endpoint(path), () => (Date.now() - closedAt > 1500 ? undefined : stopAfterClose()), 32);
     await waitUntil('200 taken', async () => (await taken(path, couponId)) >= 200, 60_000);
     const res = await adminCall('POST', `/v1/coupons/${couponId}/close`);
     expect(res.status).toBe(200);

@@ -1,40 +1,28 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { describe, expect, it } from 'vitest';
 import { readRedisRules } from '../../src/async-issue/coupon-mirror.js';
-import { buildApp } from '../../src/entry-points/api/app.js';
-import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
+import { useTestApp } from '../helpers/test-app.js';
+import { insertTestCoupon } from '../helpers/test-env.js';
 
-let t: TestEnv;
-let app: FastifyInstance;
 const TOKEN = 'admin-token-for-tests';
 const admin = { authorization: `Bearer ${TOKEN}` };
+const ctx = useTestApp({ ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn' });
 
-beforeAll(async () => {
-  t = await createTestEnv();
-  app = await buildApp({ ...t.deps, config: loadConfig({ ...t.env, ADMIN_TOKEN: TOKEN }) });
-});
-afterAll(async () => {
-  await app?.close();
-  await t?.destroy();
-});
-
-const list = (query: string, headers: Record<string, string> = admin) => app.inject({ url: `/v1/coupons${query}`, headers });
+const list = (query: string, headers: Record<string, string> = admin) => ctx.app.inject({ url: `/v1/coupons${query}`, headers });
 const patch = (id: number | string, payload: unknown, headers: Record<string, string> = admin) =>
-  app.inject({ method: 'PATCH', url: `/v1/coupons/${id}`, body: JSON.stringify(payload), headers: { ...headers, 'content-type': 'application/json' } });
-const close = (id: number | string, headers: Record<string, string> = admin) => app.inject({ method: 'POST', url: `/v1/coupons/${id}/close`, headers });
-const issueAsync = (couponId: number, userId: number) => app.inject({ method: 'POST', url: '/v1/issue-async', payload: { couponId, userId } });
-const issueSync = (couponId: number, userId: number) => app.inject({ method: 'POST', url: '/v1/issue', payload: { couponId, userId } });
+  ctx.app.inject({ method: 'PATCH', url: `/v1/coupons/${id}`, body: JSON.stringify(payload), headers: { ...headers, 'content-type': 'application/json' } });
+const close = (id: number | string, headers: Record<string, string> = admin) => ctx.app.inject({ method: 'POST', url: `/v1/coupons/${id}/close`, headers });
+const issueAsync = (couponId: number, userId: number) => ctx.app.inject({ method: 'POST', url: '/v1/issue-async', payload: { couponId, userId } });
+const issueSync = (couponId: number, userId: number) => ctx.app.inject({ method: 'POST', url: '/v1/issue', payload: { couponId, userId } });
 
 async function couponRow(id: number) {
-  const [[row]] = (await t.deps.db.query('SELECT * FROM coupons WHERE id = ?', [id])) as unknown as [[Record<string, unknown>]];
+  const [[row]] = (await ctx.t.deps.db.query('SELECT * FROM coupons WHERE id = ?', [id])) as unknown as [[Record<string, unknown>]];
   return row;
 }
 
 describe('GET /v1/coupons', () => {
   it('pages newest first with a cursor, default 20, until next is null', async () => {
     const ids: number[] = [];
-    for (let i = 0; i < 25; i++) ids.push(await insertTestCoupon(t.deps, { total: i + 1 }));
+    for (let i = 0; i < 25; i++) ids.push(await insertTestCoupon(ctx.t.deps, { total: i + 1 }));
     const first = await list('');
     expect(first.statusCode).toBe(200);
     expect(first.json().items).toHaveLength(20);
@@ -75,7 +63,7 @@ describe('admin token', () => {
     ['a wrong token', { authorization: 'Bearer nope' }],
     ['a token of another length', { authorization: `Bearer ${TOKEN}x` }],
   ])('answers 401 UNAUTHORIZED with %s on every admin call, and changes nothing', async (_, headers) => {
-    const id = await insertTestCoupon(t.deps, { total: 5 });
+    const id = await insertTestCoupon(ctx.t.deps, { total: 5 });
     const before = await couponRow(id);
     for (const res of [await list('', headers), await patch(id, { totalQuantity: 9 }, headers), await close(id, headers)]) {
       expect(res.statusCode).toBe(401);
@@ -87,7 +75,7 @@ describe('admin token', () => {
 
 describe('PATCH /v1/coupons/:couponId', () => {
   it('changes any of the fields, answers the coupon, and publishes the terms to Redis', async () => {
-    const id = await insertTestCoupon(t.deps, { total: 5 });
+    const id = await insertTestCoupon(ctx.t.deps, { total: 5 });
     expect((await issueAsync(id, 1)).statusCode).toBe(202); // loads the rules into Redis
     const res = await patch(id, {
       title: 'Evening sale', totalQuantity: 7, discountAmount: 700, minAvailableAmount: 7000,
@@ -98,15 +86,15 @@ describe('PATCH /v1/coupons/:couponId', () => {
       id, title: 'Evening sale', totalQuantity: 7, issuedQuantity: 0, issueMode: 'ASYNC', discountAmount: 700, minAvailableAmount: 7000,
       dateIssueStart: '2025-12-31T15:00:00.000Z', dateIssueEnd: '2099-01-01T00:00:00.000Z',
     });
-    expect((await app.inject({ url: `/v1/coupons/${id}` })).json()).toEqual(res.json());
-    expect(await readRedisRules(t.deps, id)).toMatchObject({
+    expect((await ctx.app.inject({ url: `/v1/coupons/${id}` })).json()).toEqual(res.json());
+    expect(await readRedisRules(ctx.t.deps, id)).toMatchObject({
       totalQuantity: 7, dateIssueStart: new Date('2025-12-31T15:00:00Z'), dateIssueEnd: new Date('2099-01-01T00:00:00Z'),
     });
     const one = await patch(id, { title: 'Only the title' });
     expect(one.json()).toMatchObject({ title: 'Only the title', totalQuantity: 7, discountAmount: 700 });
     const unlimited = await patch(id, { totalQuantity: null });
     expect(unlimited.json().totalQuantity).toBeNull();
-    expect((await readRedisRules(t.deps, id))?.totalQuantity).toBeNull();
+    expect((await readRedisRules(ctx.t.deps, id))?.totalQuantity).toBeNull();
   });
 
   it.each([
@@ -124,7 +112,7 @@ describe('PATCH /v1/coupons/:couponId', () => {
     ['a field that cannot change', { issuedQuantity: 0 }],
     ['an unknown field', { issueMode: 'SYNC' }],
   ])('answers 400 INVALID_REQUEST for %s, and changes nothing', async (_, payload) => {
-    const id = await insertTestCoupon(t.deps, { total: 5 });
+    const id = await insertTestCoupon(ctx.t.deps, { total: 5 });
     const before = await couponRow(id);
     const res = await patch(id, payload);
     expect(res.statusCode).toBe(400);
@@ -139,37 +127,37 @@ describe('PATCH /v1/coupons/:couponId', () => {
   });
 
   it.each(['async', 'sync'] as const)('%s: 409 QUANTITY_BELOW_ISSUED below the units taken, nothing changed; down to exactly them is fine', async (path) => {
-    const id = await insertTestCoupon(t.deps, { total: 10 });
+    const id = await insertTestCoupon(ctx.t.deps, { total: 10 });
     const issue = path === 'async' ? issueAsync : issueSync;
     for (const userId of [1, 2, 3]) expect((await issue(id, userId)).statusCode).toBeLessThan(300);
     const before = await couponRow(id);
-    const rulesBefore = await readRedisRules(t.deps, id);
+    const rulesBefore = await readRedisRules(ctx.t.deps, id);
     const res = await patch(id, { totalQuantity: 2, title: 'should not stick' });
     expect(res.statusCode).toBe(409);
     expect(res.json()).toMatchObject({ isSuccess: false, code: 'QUANTITY_BELOW_ISSUED' });
     expect(res.json().comment).toContain('3 units taken');
     expect(await couponRow(id)).toEqual(before);
-    expect(await readRedisRules(t.deps, id)).toEqual(rulesBefore);
+    expect(await readRedisRules(ctx.t.deps, id)).toEqual(rulesBefore);
     expect((await patch(id, { totalQuantity: 3 })).json()).toMatchObject({ totalQuantity: 3 });
     expect((await issue(id, 4)).json()).toMatchObject({ code: 'INVALID_COUPON_ISSUE_QUANTITY' });
   });
 
   it('409 when MySQL counts more than Redis holds (Redis lost reservations): the Redis total is put back', async () => {
-    const id = await insertTestCoupon(t.deps, { total: 10 });
+    const id = await insertTestCoupon(ctx.t.deps, { total: 10 });
     for (const userId of [1, 2, 3]) expect((await issueAsync(id, userId)).statusCode).toBe(202);
-    await t.deps.db.query('UPDATE coupons SET issued_quantity = 3 WHERE id = ?', [id]); // as if persisted
-    await t.deps.redis.hdel(t.deps.keys.users(id), '1', '2'); // and then lost by Redis
+    await ctx.t.deps.db.query('UPDATE coupons SET issued_quantity = 3 WHERE id = ?', [id]); // as if persisted
+    await ctx.t.deps.redis.hdel(ctx.t.deps.keys.users(id), '1', '2'); // and then lost by Redis
     const res = await patch(id, { totalQuantity: 2 });
     expect(res.statusCode).toBe(409);
     expect(res.json().code).toBe('QUANTITY_BELOW_ISSUED');
     expect((await couponRow(id))!.total_quantity).toBe(10);
-    expect((await readRedisRules(t.deps, id))?.totalQuantity).toBe(10);
+    expect((await readRedisRules(ctx.t.deps, id))?.totalQuantity).toBe(10);
   });
 });
 
 describe('POST /v1/coupons/:couponId/close', () => {
   it.each(['async', 'sync'] as const)('%s: ends the window now: later requests get INVALID_COUPON_ISSUE_DATE; what was issued stays', async (path) => {
-    const id = await insertTestCoupon(t.deps, { total: 10 });
+    const id = await insertTestCoupon(ctx.t.deps, { total: 10 });
     const issue = path === 'async' ? issueAsync : issueSync;
     expect((await issue(id, 1)).statusCode).toBeLessThan(300);
     const before = Date.now();
@@ -178,18 +166,18 @@ describe('POST /v1/coupons/:couponId/close', () => {
     const end = Date.parse(res.json().dateIssueEnd);
     expect(end).toBeGreaterThanOrEqual(before - 5);
     expect(end).toBeLessThanOrEqual(Date.now());
-    if (path === 'async') expect((await readRedisRules(t.deps, id))?.dateIssueEnd.getTime()).toBe(end);
+    if (path === 'async') expect((await readRedisRules(ctx.t.deps, id))?.dateIssueEnd.getTime()).toBe(end);
     expect((await issue(id, 2)).json()).toMatchObject({ code: 'INVALID_COUPON_ISSUE_DATE' });
     expect((await issue(id, 1)).json()).toMatchObject({ code: 'INVALID_COUPON_ISSUE_DATE' });
-    expect((await app.inject({ url: `/v1/coupons/${id}/issues/1` })).statusCode).toBe(200);
+    expect((await ctx.app.inject({ url: `/v1/coupons/${id}/issues/1` })).statusCode).toBe(200);
   });
 
   it('is idempotent: closing again never moves the end later; a coupon not yet open ends now too', async () => {
-    const id = await insertTestCoupon(t.deps, { total: 10 });
+    const id = await insertTestCoupon(ctx.t.deps, { total: 10 });
     const first = (await close(id)).json();
     await new Promise((r) => setTimeout(r, 5));
     expect((await close(id)).json().dateIssueEnd).toBe(first.dateIssueEnd);
-    const future = await insertTestCoupon(t.deps, { total: 10, start: new Date(Date.now() + 3_600_000), end: new Date(Date.now() + 7_200_000) });
+    const future = await insertTestCoupon(ctx.t.deps, { total: 10, start: new Date(Date.now() + 3_600_000), end: new Date(Date.now() + 7_200_000) });
     const closed = (await close(future)).json();
     expect(Date.parse(closed.dateIssueEnd)).toBeLessThanOrEqual(Date.now());
     expect(Date.parse(closed.dateIssueStart)).toBeLessThan(Date.parse(closed.dateIssueEnd));

@@ -1,8 +1,5 @@
-import { Writable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { CONSUMER_GROUP } from '../../src/adapters/redis/keys.js';
 import { PersistConsumer, type ConsumerOptions } from '../../src/async-issue/consumer/persist-consumer.js';
@@ -11,32 +8,14 @@ import { registerConsumerMetrics } from '../../src/metrics/consumer-metrics.js';
 import { waitForDrain, waitUntil } from '../helpers/drain.js';
 import { fireIssues, floodBodies } from '../helpers/load.js';
 import { familyNames, parseSamples, valueOf, type Sample } from '../helpers/metrics.js';
-import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
+import { useTestApp } from '../helpers/test-app.js';
+import { insertTestCoupon } from '../helpers/test-env.js';
 
-let t: TestEnv;
-let app: FastifyInstance;
-let url: string;
-const logLines: Record<string, unknown>[] = [];
-
-beforeAll(async () => {
-  t = await createTestEnv();
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  // The test's deps, logging at info into `logLines` (the request log lines carry the request id).
-  app = await buildApp({ ...t.deps, log: pino({ level: 'info' }, sink), config: loadConfig({ ...t.env, LOG_LEVEL: 'info' }) });
-  url = await app.listen({ port: 0, host: '127.0.0.1' });
-});
-afterAll(async () => {
-  await app?.close();
-  await t?.destroy();
-});
+const ctx = useTestApp();
+const { logLines } = ctx;
 
 const scrapeText = async (): Promise<string> => {
-  const res = await app.inject({ url: '/metrics' });
+  const res = await ctx.app.inject({ url: '/metrics' });
   expect(res.statusCode).toBe(200);
   expect(res.headers['content-type']).toContain('text/plain');
   return res.body;
@@ -59,9 +38,9 @@ const diff = (after: Record<string, number>, before: Record<string, number>): Re
 const consumerOpts = { batchSize: 200, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 };
 
 async function drainWith(opts: Partial<ConsumerOptions> & { name: string }, couponId: number): Promise<PersistConsumer> {
-  const consumer = new PersistConsumer(t.deps, { ...consumerOpts, ...opts });
+  const consumer = new PersistConsumer(ctx.t.deps, { ...consumerOpts, ...opts });
   const running = consumer.run();
-  await waitForDrain(t.deps, couponId);
+  await waitForDrain(ctx.t.deps, couponId);
   consumer.stop();
   await running;
   return consumer;
@@ -78,9 +57,9 @@ describe('GET /metrics', () => {
   });
 
   it('an async flood moves coupon_issue_requests_total by exactly the answers, by code, and the histogram by their number', async () => {
-    const couponId = await insertTestCoupon(t.deps, { total: 300 });
+    const couponId = await insertTestCoupon(ctx.t.deps, { total: 300 });
     const before = await scrape();
-    const load = await fireIssues([url], '/v1/issue-async', floodBodies(couponId, 1000, 200), 64);
+    const load = await fireIssues([ctx.url], '/v1/issue-async', floodBodies(couponId, 1000, 200), 64);
     expect(load.outcomes['202']).toBe(300);
     const expected = byCode(load.outcomes);
     // Recorded once each answer is written: poll until every one is counted, then compare exactly.
@@ -99,13 +78,13 @@ describe('GET /metrics', () => {
   });
 
   it('counts sync answers under path="sync", refusals and bad requests by their code', async () => {
-    const couponId = await insertTestCoupon(t.deps, { total: 20 });
+    const couponId = await insertTestCoupon(ctx.t.deps, { total: 20 });
     const before = answersCounted(await scrape(), 'sync');
-    const load = await fireIssues([url], '/v1/issue', floodBodies(couponId, 60, 20), 32);
+    const load = await fireIssues([ctx.url], '/v1/issue', floodBodies(couponId, 60, 20), 32);
     expect(load.outcomes['200']).toBe(20);
-    const bad = await app.inject({ method: 'POST', url: '/v1/issue', payload: { userId: '1', couponId } });
+    const bad = await ctx.app.inject({ method: 'POST', url: '/v1/issue', payload: { userId: '1', couponId } });
     expect(bad.statusCode).toBe(400);
-    const unknown = await app.inject({ method: 'POST', url: '/v1/issue', payload: { userId: 1, couponId: 987654321 } });
+    const unknown = await ctx.app.inject({ method: 'POST', url: '/v1/issue', payload: { userId: 1, couponId: 987654321 } });
     expect(unknown.statusCode).toBe(404);
     const expected = byCode({ ...load.outcomes, '400 INVALID_REQUEST': 1, '404 COUPON_NOT_EXIST': 1 });
     let after: Record<string, number> = {};
@@ -117,8 +96,8 @@ describe('GET /metrics', () => {
   });
 
   it('per-coupon gauges: queued, then pending, then persisted, with a zero gap after the drain', async () => {
-    const couponId = await insertTestCoupon(t.deps, { total: 500 });
-    const load = await fireIssues([url], '/v1/issue-async', floodBodies(couponId, 800, 100), 64);
+    const couponId = await insertTestCoupon(ctx.t.deps, { total: 500 });
+    const load = await fireIssues([ctx.url], '/v1/issue-async', floodBodies(couponId, 800, 100), 64);
     expect(load.outcomes['202']).toBe(500);
     const id = { coupon_id: String(couponId) };
     const gauges = (s: Sample[]) => Object.fromEntries(
@@ -137,7 +116,7 @@ describe('GET /metrics', () => {
       coupon_stream_lag: 500, coupon_stream_pending: 0, coupon_consistency_gap: 0,
     });
     // A consumer that reads 120 entries and has not acknowledged them yet.
-    await t.deps.redis.xreadgroup('GROUP', CONSUMER_GROUP, 'slow', 'COUNT', 120, 'STREAMS', t.deps.keys.stream(couponId), '>');
+    await ctx.t.deps.redis.xreadgroup('GROUP', CONSUMER_GROUP, 'slow', 'COUNT', 120, 'STREAMS', ctx.t.deps.keys.stream(couponId), '>');
     await expectGauges({
       coupon_total_quantity: 500, coupon_reserved: 500, coupon_persisted: 0,
       coupon_stream_lag: 380, coupon_stream_pending: 120, coupon_consistency_gap: 0,
@@ -151,11 +130,11 @@ describe('GET /metrics', () => {
   });
 
   it('a sync coupon reports issued_quantity as taken and no stream; unlimited is -1; a coupon outside the watch is absent', async () => {
-    const sync = await insertTestCoupon(t.deps, { total: 10 });
-    await fireIssues([url], '/v1/issue', floodBodies(sync, 15, 0), 8);
-    const unlimited = await insertTestCoupon(t.deps, { total: null });
-    const longClosed = await insertTestCoupon(t.deps, { total: 5, start: new Date(Date.now() - 3 * 3_600_000), end: new Date(Date.now() - 2 * 3_600_000) });
-    const notOpen = await insertTestCoupon(t.deps, { total: 5, start: new Date(Date.now() + 3_600_000), end: new Date(Date.now() + 7_200_000) });
+    const sync = await insertTestCoupon(ctx.t.deps, { total: 10 });
+    await fireIssues([ctx.url], '/v1/issue', floodBodies(sync, 15, 0), 8);
+    const unlimited = await insertTestCoupon(ctx.t.deps, { total: null });
+    const longClosed = await insertTestCoupon(ctx.t.deps, { total: 5, start: new Date(Date.now() - 3 * 3_600_000), end: new Date(Date.now() - 2 * 3_600_000) });
+    const notOpen = await insertTestCoupon(ctx.t.deps, { total: 5, start: new Date(Date.now() + 3_600_000), end: new Date(Date.now() + 7_200_000) });
     let samples: Sample[] = [];
     await waitUntil('gauges of the new coupons', async () => {
       samples = await scrape();
@@ -171,18 +150,18 @@ describe('GET /metrics', () => {
   });
 
   it('exports the consumer\'s counters and batch histogram from its own stats', async () => {
-    const couponId = await insertTestCoupon(t.deps, { total: 400 });
-    await fireIssues([url], '/v1/issue-async', floodBodies(couponId, 400, 0), 64);
+    const couponId = await insertTestCoupon(ctx.t.deps, { total: 400 });
+    await fireIssues([ctx.url], '/v1/issue-async', floodBodies(couponId, 400, 0), 64);
     // 150 entries held by a consumer that dies: another takes them back once they have been idle long enough.
-    await t.deps.redis.xreadgroup('GROUP', CONSUMER_GROUP, 'dead', 'COUNT', 150, 'STREAMS', t.deps.keys.stream(couponId), '>');
-    await t.deps.redis.xadd(t.deps.keys.stream(couponId), '*', 'u', 'not-a-user', 't', 'x');
+    await ctx.t.deps.redis.xreadgroup('GROUP', CONSUMER_GROUP, 'dead', 'COUNT', 150, 'STREAMS', ctx.t.deps.keys.stream(couponId), '>');
+    await ctx.t.deps.redis.xadd(ctx.t.deps.keys.stream(couponId), '*', 'u', 'not-a-user', 't', 'x');
     const registry = new Registry();
     let observe: (s: number) => void = () => undefined;
-    const consumer = new PersistConsumer(t.deps, { ...consumerOpts, name: 'metered', claimIdleMs: 100, onBatchPersisted: (s) => observe(s) });
+    const consumer = new PersistConsumer(ctx.t.deps, { ...consumerOpts, name: 'metered', claimIdleMs: 100, onBatchPersisted: (s) => observe(s) });
     observe = registerConsumerMetrics(registry, consumer.stats);
     await new Promise((r) => setTimeout(r, 150)); // the dead consumer's entries become idle past claimIdleMs
     const running = consumer.run();
-    await waitForDrain(t.deps, couponId);
+    await waitForDrain(ctx.t.deps, couponId);
     consumer.stop();
     await running;
     const samples = parseSamples(await registry.metrics());
@@ -197,9 +176,9 @@ describe('GET /metrics', () => {
   });
 
   it('METRICS_ENABLED=0: no /metrics route, nothing recorded, issuing unchanged', async () => {
-    const off = await buildApp({ ...t.deps, config: loadConfig({ ...t.env, METRICS_ENABLED: '0' }) });
+    const off = await buildApp({ ...ctx.t.deps, config: loadConfig({ ...ctx.t.env, METRICS_ENABLED: '0' }) });
     try {
-      const couponId = await insertTestCoupon(t.deps, { total: 1 });
+      const couponId = await insertTestCoupon(ctx.t.deps, { total: 1 });
       expect((await off.inject({ method: 'POST', url: '/v1/issue-async', payload: { userId: 1, couponId } })).statusCode).toBe(202);
       const res = await off.inject({ url: '/metrics' });
       expect(res.statusCode).toBe(404);
@@ -212,8 +191,8 @@ describe('GET /metrics', () => {
 
 describe('request ids', () => {
   it('returns a fresh id in x-request-id on every answer, and the request log line carries it', async () => {
-    const couponId = await insertTestCoupon(t.deps, { total: 5 });
-    const answers = await Promise.all([1, 2, 3].map((userId) => app.inject({ method: 'POST', url: '/v1/issue-async', payload: { userId, couponId } })));
+    const couponId = await insertTestCoupon(ctx.t.deps, { total: 5 });
+    const answers = await Promise.all([1, 2, 3].map((userId) => ctx.app.inject({ method: 'POST', url: '/v1/issue-async', payload: { userId, couponId } })));
     const ids = answers.map((a) => a.headers['x-request-id']);
     expect(new Set(ids).size).toBe(3);
     for (const id of ids) {
@@ -222,16 +201,16 @@ describe('request ids', () => {
         expect.objectContaining({ method: 'POST', url: '/v1/issue-async', status: 202 }),
       ]);
     }
-    const refused = await app.inject({ url: '/v1/coupons/987654321' });
+    const refused = await ctx.app.inject({ url: '/v1/coupons/987654321' });
     expect(refused.statusCode).toBe(404);
     expect(refused.headers['x-request-id']).toEqual(expect.any(String));
   });
 
   it('keeps an id a proxy passed in, and replaces one unfit for the logs', async () => {
-    const kept = await app.inject({ url: '/health', headers: { 'x-request-id': 'edge-42.abc' } });
+    const kept = await ctx.app.inject({ url: '/health', headers: { 'x-request-id': 'edge-42.abc' } });
     expect(kept.headers['x-request-id']).toBe('edge-42.abc');
     expect(logLines.some((l) => l.reqId === 'edge-42.abc' && l.url === '/health')).toBe(true);
-    const replaced = await app.inject({ url: '/health', headers: { 'x-request-id': 'bad id\twith "quotes"' } });
+    const replaced = await ctx.app.inject({ url: '/health', headers: { 'x-request-id': 'bad id\twith "quotes"' } });
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/);
   });
 });
