@@ -50,14 +50,14 @@ program.command('api')
   });
 
 program.command('consumer')
-  .description('drain the reservation streams into MySQL in batches (run one or several)')
+  .description('drain the reservation streams into MySQL in batches (run one or several); metrics on METRICS_PORT')
   .action(() => {
     const consumer = startConsumer(configOrExit());
     onShutdownSignal(() => consumer.close());
   });
 
 program.command('start')
-  .description('API and consumer together in one process, for local use')
+  .description('API and consumer together in one process, for local use; one /metrics on PORT')
   .action(async () => {
     const config = configOrExit();
     // One registry: the API's /metrics serves the consumer's too.
