@@ -19,6 +19,14 @@ const EnvSchema = z.object({
   /** A stable name lets a restarted consumer take back its own unacknowledged entries at once. */
   CONSUMER_NAME: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
   CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  /** `0` turns request recording, /metrics and the consistency watch off (the bench's metrics-off measure). */
+  METRICS_ENABLED: z.enum(['0', '1', 'true', 'false']).default('1'),
+  /** Where `coupon consumer` serves its /metrics (`coupon start` serves them on the API's port). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** How often the consistency watch compares Redis with MySQL for the coupons it watches. */
+  CONSISTENCY_CHECK_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
+  /** A gap that stays non-zero this long is logged as a warning (longer than a drain should take). */
+  CONSISTENCY_ALERT_AFTER_MS: z.coerce.number().int().min(0).default(30_000),
 });
 
 export type Config = Readonly<{
@@ -35,9 +43,15 @@ export type Config = Readonly<{
   consumerClaimIdleMs: number;
   consumerBatchSize: number;
   consumerName: string | undefined;
+  metricsEnabled: boolean;
+  metricsPort: number;
+  consistencyCheckIntervalMs: number;
+  consistencyAlertAfterMs: number;
 }>;
 
 export class ConfigError extends Error {}
+
+const isOn = (flag: '0' | '1' | 'true' | 'false'): boolean => flag === '1' || flag === 'true';
 
 /** Reads and validates the environment once; a bad value is a ConfigError with a one-line message. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -67,5 +81,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     consumerClaimIdleMs: e.CONSUMER_CLAIM_IDLE_MS,
     consumerBatchSize: e.CONSUMER_BATCH_SIZE,
     consumerName: e.CONSUMER_NAME,
+    metricsEnabled: isOn(e.METRICS_ENABLED),
+    metricsPort: e.METRICS_PORT,
+    consistencyCheckIntervalMs: e.CONSISTENCY_CHECK_INTERVAL_MS,
+    consistencyAlertAfterMs: e.CONSISTENCY_ALERT_AFTER_MS,
   });
 }

@@ -7,6 +7,8 @@ export const ErrorCode = {
   DUPLICATED_COUPON_ISSUE: 'DUPLICATED_COUPON_ISSUE',
   /** The coupon is bound to the other issue path (its stock is counted there). */
   COUPON_ISSUE_MODE_MISMATCH: 'COUPON_ISSUE_MODE_MISMATCH',
+  /** An admin change would set the total below the units already taken. */
+  QUANTITY_BELOW_ISSUED: 'QUANTITY_BELOW_ISSUED',
   INVALID_REQUEST: 'INVALID_REQUEST',
   UNAUTHORIZED: 'UNAUTHORIZED',
   NOT_FOUND: 'NOT_FOUND',
@@ -66,6 +68,12 @@ export class IssueModeMismatchError extends CouponError {
   constructor(couponId: number, boundTo: 'SYNC' | 'ASYNC') {
     const endpoint = boundTo === 'SYNC' ? 'POST /v1/issue' : 'POST /v1/issue-async';
     super(ErrorCode.COUPON_ISSUE_MODE_MISMATCH, 409, `coupon ${couponId} is issued through ${endpoint} only`);
+  }
+}
+
+export class QuantityBelowIssuedError extends CouponError {
+  constructor(couponId: number, totalQuantity: number, taken: number) {
+    super(ErrorCode.QUANTITY_BELOW_ISSUED, 409, `coupon ${couponId} has ${taken} units taken: its total cannot become ${totalQuantity}`);
   }
 }
 

@@ -88,5 +88,13 @@ export function reservationsOf(deps: Deps): Reservations {
       const at = await deps.redis.hget(deps.keys.users(couponId), String(userId));
       return at === null ? null : new Date(Number(at));
     },
+    // The rebuild's own lock: a rebuild waiting on it reads MySQL only after the change is written.
+    whileRebuildHeld: (couponId, fn) => withRedisLock(deps, deps.keys.rebuildLock(couponId), REBUILD_LOCK, fn),
+    // The issue script reads the terms on every call, so a lower total holds from this reply on; the
+    // API processes' rules caches (1 s) drop a sold-out winners list once the terms or epoch change.
+    changeTerms: (c) => deps.scripts.updateRules(
+      { couponId: c.id, totalQuantity: c.totalQuantity, startMs: c.dateIssueStart.getTime(), endMs: c.dateIssueEnd.getTime() },
+      randomUUID(),
+    ),
   };
 }

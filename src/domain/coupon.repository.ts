@@ -72,6 +72,69 @@ export async function findCouponById(db: Queryable, id: number): Promise<Coupon 
   return rows[0] ? toCoupon(rows[0]) : null;
 }
 
+/** A page of coupons, newest (highest id) first, below `beforeId` when given. */
+export async function listCouponsNewestFirst(db: Queryable, limit: number, beforeId: number | null): Promise<Coupon[]> {
+  // query, not execute: MySQL 8 refuses a numeric LIMIT placeholder in prepared statements.
+  const [rows] = await db.query<CouponRow[]>(
+    `SELECT * FROM coupons ${beforeId === null ? '' : 'WHERE id < ?'} ORDER BY id DESC LIMIT ?`,
+    beforeId === null ? [limit] : [beforeId, limit],
+  );
+  return rows.map(toCoupon);
+}
+
+export type CouponTerms = Pick<Coupon, 'id' | 'title' | 'totalQuantity' | 'discountAmount' | 'minAvailableAmount' | 'dateIssueStart' | 'dateIssueEnd'>;
+
+/**
+ * Writes an admin's change, only if the units issued still fit under the new total: the row lock it
+ * takes serialises it with the sync path's conditional UPDATE, so no issue can slip in between the
+ * check and the write. False: the total would fall below issued_quantity (nothing written).
+ */
+export async function updateCouponTerms(db: Queryable, t: CouponTerms, now: Date): Promise<boolean> {
+  const [res] = await db.execute<ResultSetHeader>(
+    `UPDATE coupons SET title = ?, total_quantity = ?, discount_amount = ?, min_available_amount = ?,
+        date_issue_start = ?, date_issue_end = ?, updated_at = ?
+      WHERE id = ? AND (? IS NULL OR issued_quantity <= ?)`,
+    [t.title, t.totalQuantity, t.discountAmount, t.minAvailableAmount, t.dateIssueStart, t.dateIssueEnd, now,
+      t.id, t.totalQuantity, t.totalQuantity],
+  );
+  return res.affectedRows === 1;
+}
+
+/** Coupons whose window has opened and closed less than `closedWithinMs` ago: newest first, at most `max`. */
+export async function findCouponIdsToWatch(db: Queryable, now: Date, closedWithinMs: number, max: number): Promise<number[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    'SELECT id FROM coupons WHERE date_issue_start <= ? AND date_issue_end > ? ORDER BY id DESC LIMIT ?',
+    [now, new Date(now.getTime() - closedWithinMs), max],
+  );
+  return rows.map((r) => Number(r.id));
+}
+
+export interface IssueCountsOfCoupon {
+  readonly couponId: number;
+  readonly issueMode: IssueMode | null;
+  readonly totalQuantity: number | null;
+  readonly issuedQuantity: number;
+  readonly rows: number;
+}
+
+/** Each coupon's count, total and rows, in one statement: one snapshot, so a batch committed meanwhile counts in both or neither. */
+export async function readIssueCountsOf(db: Queryable, couponIds: readonly number[]): Promise<IssueCountsOfCoupon[]> {
+  if (couponIds.length === 0) return [];
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT c.id, c.issue_mode, c.total_quantity, c.issued_quantity,
+            (SELECT COUNT(*) FROM coupon_issues i WHERE i.coupon_id = c.id) AS row_count
+       FROM coupons c WHERE c.id IN (?)`,
+    [couponIds],
+  );
+  return rows.map((r) => ({
+    couponId: Number(r.id),
+    issueMode: r.issue_mode as IssueMode | null,
+    totalQuantity: r.total_quantity === null ? null : Number(r.total_quantity),
+    issuedQuantity: Number(r.issued_quantity),
+    rows: Number(r.row_count),
+  }));
+}
+
 /** The largest coupon id (0 when none): ids are AUTO_INCREMENT, so nothing above it exists yet. */
 export async function findMaxCouponId(db: Queryable): Promise<number> {
   const [rows] = await db.query<RowDataPacket[]>('SELECT COALESCE(MAX(id), 0) AS max_id FROM coupons');

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { CouponIssueNotExistError, CouponNotExistError } from '../errors.js';
-import type { Coupon } from './coupon.js';
+import type { Coupon, IssueRules } from './coupon.js';
 import * as repo from './coupon.repository.js';
 
 export type NewCouponInput = repo.NewCoupon;
@@ -18,6 +18,13 @@ export interface Reservations {
   couponCreated(coupon: Coupon): Promise<void>;
   /** When the user reserved a unit not yet persisted, or null. */
   reservedAt(couponId: number, userId: number): Promise<Date | null>;
+  /** Runs fn while no rebuild of the coupon's reservation state from MySQL can run (it could publish terms read before fn's change). */
+  whileRebuildHeld<T>(couponId: number, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Sets the total and window the async path issues by, atomically with its reservations: the total
+   * only if the units reserved (`taken`) fit under it. NOT_LOADED: nothing held (a later load reads MySQL).
+   */
+  changeTerms(rules: IssueRules): Promise<{ outcome: 'APPLIED' | 'NOT_LOADED' | 'BELOW_RESERVED'; taken: number }>;
 }
 
 export interface CouponServiceDeps {

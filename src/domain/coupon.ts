@@ -1,4 +1,4 @@
-import { CouponSoldOutError, IssueModeMismatchError, IssueWindowClosedError } from '../errors.js';
+import { CouponSoldOutError, InvalidRequestError, IssueModeMismatchError, IssueWindowClosedError } from '../errors.js';
 
 export const CouponType = { FIRST_COME_FIRST_SERVED: 'FIRST_COME_FIRST_SERVED' } as const;
 export type CouponType = (typeof CouponType)[keyof typeof CouponType];
@@ -71,4 +71,32 @@ export function issue(coupon: Coupon, now: Date): Coupon {
   assertWithinIssueWindow(coupon, now);
   if (!isQuantityAvailable(coupon)) throw new CouponSoldOutError(coupon.id);
   return { ...coupon, issuedQuantity: coupon.issuedQuantity + 1, updatedAt: now };
+}
+
+/** What an admin may change after creation; absent fields keep their value. */
+export type CouponChange = Partial<Pick<Coupon,
+  'title' | 'totalQuantity' | 'discountAmount' | 'minAvailableAmount' | 'dateIssueStart' | 'dateIssueEnd'>>;
+
+/** The coupon with the change applied, its window checked as at creation (the end after the start). */
+export function applyChange(coupon: Coupon, change: CouponChange): Coupon {
+  const next: Coupon = { ...coupon, ...change };
+  if (next.dateIssueEnd <= next.dateIssueStart) throw new InvalidRequestError('dateIssueEnd must be after dateIssueStart');
+  return next;
+}
+
+/**
+ * Closing ends the window now (start inclusive, end exclusive: nothing issues from now on). A window
+ * already over keeps its end, so closing never reopens anything; one not yet open is moved to end
+ * now as well, its start just before (the end must follow the start).
+ */
+export function closedChange(coupon: Coupon, now: Date): CouponChange {
+  const end = coupon.dateIssueEnd < now ? coupon.dateIssueEnd : now;
+  const start = coupon.dateIssueStart < end ? coupon.dateIssueStart : new Date(end.getTime() - 1);
+  return { dateIssueStart: start, dateIssueEnd: end };
+}
+
+/** True when the change lets more units out than before (a higher total, or none). */
+export function raisesTotal(before: number | null, after: number | null): boolean {
+  if (before === null) return false;
+  return after === null || after > before;
 }

@@ -71,3 +71,41 @@ export function floodBodies(couponId: number, distinctUsers: number, repeats: nu
   }
   return bodies;
 }
+
+export interface TimedAnswer {
+  readonly body: IssueRequestBody;
+  /** Date.now() when the request was written, and when its answer was read. */
+  readonly sentAt: number;
+  readonly answeredAt: number;
+  /** "202", "409 INVALID_COUPON_ISSUE_DATE", ... as in FloodResult.outcomes. */
+  readonly outcome: string;
+}
+
+/**
+ * A sustained flood: `workers` loops, each on its own connection, send one request at a time while
+ * `next()` yields bodies, so requests keep being written while a test acts (a PATCH, a close) and
+ * each answer says when it was sent.
+ */
+export async function floodWhile(baseUrls: readonly string[], path: string, next: () => IssueRequestBody | undefined, workers = 32): Promise<TimedAnswer[]> {
+  const pools = baseUrls.map((u) => new Pool(new URL(u).origin, { connections: Math.ceil(workers / baseUrls.length), pipelining: 1 }));
+  const answers: TimedAnswer[] = [];
+  try {
+    await Promise.all(Array.from({ length: workers }, async (_, w) => {
+      const pool = pools[w % pools.length]!;
+      for (let body = next(); body; body = next()) {
+        const sentAt = Date.now();
+        const res = await pool.request({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        answers.push({ body, sentAt, answeredAt: Date.now(), outcome: outcomeOf(res.statusCode, await res.body.text()) });
+      }
+    }));
+  } finally {
+    await Promise.all(pools.map((p) => p.destroy()));
+  }
+  return answers;
+}
+
+export function countOutcomes(answers: readonly { outcome: string }[]): Record<string, number> {
+  const outcomes: Record<string, number> = {};
+  for (const a of answers) outcomes[a.outcome] = (outcomes[a.outcome] ?? 0) + 1;
+  return outcomes;
+}

@@ -9,6 +9,7 @@ const SCRIPTS_DIR = new URL('./scripts/', import.meta.url);
 const SCRIPTS = {
   issueReserve: { file: 'issue-reserve.lua', keys: 3 },
   loadCoupon: { file: 'load-coupon.lua', keys: 3 },
+  updateRules: { file: 'update-rules.lua', keys: 2 },
   ackEntries: { file: 'ack-entries.lua', keys: 1 },
   releaseLock: { file: 'release-lock.lua', keys: 1 },
 } as const;
@@ -22,6 +23,21 @@ export type ReserveOutcome = keyof typeof ReserveCode;
 const RESERVE_OUTCOMES = new Map<number, ReserveOutcome>(
   Object.entries(ReserveCode).map(([name, code]) => [code, name as ReserveOutcome]),
 );
+
+/** update-rules.lua's return codes (its header lists the same). */
+export const UpdateRulesCode = { APPLIED: 1, NOT_LOADED: -1, BELOW_RESERVED: -2 } as const;
+export type UpdateRulesOutcome = keyof typeof UpdateRulesCode;
+const UPDATE_RULES_OUTCOMES = new Map<number, UpdateRulesOutcome>(
+  Object.entries(UpdateRulesCode).map(([name, code]) => [code, name as UpdateRulesOutcome]),
+);
+
+export interface CouponTerms {
+  readonly couponId: number;
+  /** null: unlimited. */
+  readonly totalQuantity: number | null;
+  readonly startMs: number;
+  readonly endMs: number;
+}
 
 export interface CouponRulesToLoad {
   readonly couponId: number;
@@ -43,6 +59,11 @@ export interface Scripts {
   issueReserve(couponId: number, userId: number, nowMs: number): Promise<ReserveOutcome>;
   /** Publishes a coupon's rules and makes sure its stream has the consumer group (load-coupon.lua). */
   loadCoupon(rules: CouponRulesToLoad): Promise<void>;
+  /**
+   * Sets a loaded coupon's total and window, the total only if the units reserved fit under it
+   * (update-rules.lua); `taken` is the number of units reserved.
+   */
+  updateRules(terms: CouponTerms, epoch: string): Promise<{ outcome: UpdateRulesOutcome; taken: number }>;
   /** Acknowledges committed entries and deletes them from the stream; returns how many (ack-entries.lua). */
   ackEntries(couponId: number, entryIds: readonly string[]): Promise<number>;
   /** Deletes a lock only if the token still owns it (release-lock.lua). */
@@ -68,6 +89,14 @@ export function createScripts(redis: Redis, keys: Keys): Scripts {
         keys.rules(r.couponId), keys.stream(r.couponId), keys.users(r.couponId),
         r.totalQuantity ?? UNLIMITED_TOTAL, r.startMs, r.endMs, CONSUMER_GROUP, r.issueMode ?? '', r.resetFirst ? '1' : '0', r.epoch,
       );
+    },
+    async updateRules(t, epoch) {
+      const [code, taken] = (await raw.updateRules(
+        keys.rules(t.couponId), keys.users(t.couponId), t.totalQuantity ?? UNLIMITED_TOTAL, t.startMs, t.endMs, epoch,
+      )) as [number, number];
+      const outcome = UPDATE_RULES_OUTCOMES.get(Number(code));
+      if (outcome === undefined) throw new Error(`update-rules.lua returned unknown code ${code}`);
+      return { outcome, taken: Number(taken) };
     },
     async ackEntries(couponId, entryIds) {
       if (entryIds.length === 0) return 0;

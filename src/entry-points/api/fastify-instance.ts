@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import { UnavailableError } from '../../errors.js';
 import { registerErrorHandling } from './error-handler.js';
+import { REQUEST_ID_HEADER, requestIdGenerator } from './request-id.js';
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
@@ -32,8 +33,14 @@ export function createFastify(log: Logger): FastifyInstance {
     return503OnClosing: false,
     // Our contract rejects wrong types and unknown fields: no coercion, no silent removal.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    // Every log line of a request carries its id (reqId), and the answer returns it in x-request-id.
+    genReqId: requestIdGenerator(),
   });
   registerErrorHandling(app);
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, req.id);
+    done();
+  });
   let closing = false;
   app.addHook('preClose', async () => { closing = true; });
   app.addHook('onRequest', async () => {

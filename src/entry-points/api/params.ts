@@ -10,6 +10,13 @@ export function parseId(raw: string | undefined, name: string): number {
   return n;
 }
 
+/** A page size from the query string: a plain decimal from 1 to max. */
+export function parseLimit(raw: string, max: number): number {
+  const n = /^[1-9][0-9]{0,5}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n <= max)) throw new InvalidRequestError(`limit must be an integer from 1 to ${max}`);
+  return n;
+}
+
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /**

@@ -20,6 +20,17 @@ export const CreateCouponRequest = Type.Object(
 );
 export type CreateCouponRequest = Static<typeof CreateCouponRequest>;
 
+/** Any of the fields of creation, validated the same way; at least one. */
+export const PatchCouponRequest = Type.Partial(CreateCouponRequest, { additionalProperties: false, minProperties: 1 });
+export type PatchCouponRequest = Static<typeof PatchCouponRequest>;
+
+/** Query values arrive as text and are parsed by the route (no coercion); a repeated one is an array, refused here. */
+export const ListCouponsQuery = Type.Object(
+  { limit: Type.Optional(Type.String({ maxLength: 20 })), after: Type.Optional(Type.String({ maxLength: 20 })) },
+  { additionalProperties: false },
+);
+export type ListCouponsQuery = Static<typeof ListCouponsQuery>;
+
 export const SuccessResponse = Type.Object({ isSuccess: Type.Boolean(), comment: Type.Null() });
 
 export const ErrorResponse = Type.Object({ isSuccess: Type.Boolean(), code: Type.String(), comment: Type.String() });
@@ -44,4 +55,9 @@ export const IssueStatusResponse = Type.Object({
   userId: Type.Integer(),
   status: Type.String(),
   dateIssued: Type.String(),
+});
+
+export const CouponPageResponse = Type.Object({
+  items: Type.Array(CouponResponse),
+  next: Type.Union([Type.String(), Type.Null()]),
 });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
 import { createDeps, type Deps } from '../../deps.js';
-import { buildApp } from './app.js';
+import { buildApp, type AppOptions } from './app.js';
 
 export interface RunningApi {
   readonly app: FastifyInstance;
@@ -11,9 +11,9 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-export async function startApi(config: Config): Promise<RunningApi> {
+export async function startApi(config: Config, opts: Pick<AppOptions, 'metrics'> = {}): Promise<RunningApi> {
   const deps = createDeps(config, 'coupon-api');
-  const app = await buildApp(deps);
+  const app = await buildApp(deps, opts);
   const address = await app.listen({ port: config.port, host: config.host });
   deps.log.info({ address, strategy: config.issueStrategy }, 'api listening');
   return {

@@ -8,6 +8,7 @@ import { positiveInt } from './options.js';
 import { startConsumer } from '../consumer/start-consumer.js';
 import { createDeps } from '../../deps.js';
 import { reconcileCoupon, type Reconciliation } from '../../async-issue/reconcile.js';
+import { createMetrics } from '../../metrics/metrics.js';
 import { onShutdownSignal } from './shutdown.js';
 
 /** Bad configuration is the operator's to fix: one line, exit code 2. */
@@ -44,18 +45,20 @@ program.command('api')
   });
 
 program.command('consumer')
-  .description('drain the reservation streams into MySQL in batches (run one or several)')
+  .description('drain the reservation streams into MySQL in batches (run one or several); metrics on METRICS_PORT')
   .action(() => {
     const consumer = startConsumer(configOrExit());
     onShutdownSignal(() => consumer.close());
   });
 
 program.command('start')
-  .description('API and consumer together in one process, for local use')
+  .description('API and consumer together in one process, for local use; one /metrics on PORT')
   .action(async () => {
     const config = configOrExit();
-    const consumer = startConsumer(config);
-    const api = await startApi(config);
+    // One registry: the API's /metrics serves the consumer's too.
+    const metrics = config.metricsEnabled ? createMetrics() : undefined;
+    const consumer = startConsumer(config, { metrics });
+    const api = await startApi(config, { metrics });
     onShutdownSignal(async () => {
       await api.close();
       await consumer.close();

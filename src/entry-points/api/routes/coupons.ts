@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import type { Coupon } from '../../../domain/coupon.js';
+import type { Coupon, CouponChange } from '../../../domain/coupon.js';
+import { closeCoupon, listCoupons, updateCoupon } from '../../../domain/coupon-admin.service.js';
 import { createCoupon, getCoupon, getIssueStatus, type CouponServiceDeps } from '../../../domain/coupon.service.js';
 import { InvalidRequestError } from '../../../errors.js';
 import { requireAdmin } from '../auth.js';
-import { parseId, parseIsoDate } from '../params.js';
-import { CouponResponse, CreateCouponRequest, IssueStatusResponse } from '../schemas.js';
+import { parseId, parseIsoDate, parseLimit } from '../params.js';
+import {
+  CouponPageResponse, CouponResponse, CreateCouponRequest, IssueStatusResponse, ListCouponsQuery, PatchCouponRequest,
+} from '../schemas.js';
 
 function toJson(c: Coupon) {
   return {
@@ -16,25 +19,47 @@ function toJson(c: Coupon) {
   };
 }
 
+/** The fields a body gives, dates parsed; the same rules at creation and in a PATCH. */
+function parseChange(b: PatchCouponRequest): CouponChange {
+  const { dateIssueStart, dateIssueEnd, ...rest } = b;
+  return {
+    ...rest,
+    ...(dateIssueStart === undefined ? {} : { dateIssueStart: parseIsoDate(dateIssueStart, 'dateIssueStart') }),
+    ...(dateIssueEnd === undefined ? {} : { dateIssueEnd: parseIsoDate(dateIssueEnd, 'dateIssueEnd') }),
+  };
+}
+
 export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDeps, adminToken: string | undefined): void {
+  const admin = requireAdmin(adminToken);
+
   app.post<{ Body: CreateCouponRequest }>('/v1/coupons', {
-    preHandler: requireAdmin(adminToken),
+    preHandler: admin,
     schema: { body: CreateCouponRequest, response: { 201: CouponResponse } },
   }, async (req, reply) => {
-    const b = req.body;
-    const dateIssueStart = parseIsoDate(b.dateIssueStart, 'dateIssueStart');
-    const dateIssueEnd = parseIsoDate(b.dateIssueEnd, 'dateIssueEnd');
-    if (dateIssueEnd <= dateIssueStart) throw new InvalidRequestError('dateIssueEnd must be after dateIssueStart');
-    const coupon = await createCoupon(deps, {
-      title: b.title,
-      totalQuantity: b.totalQuantity,
-      discountAmount: b.discountAmount,
-      minAvailableAmount: b.minAvailableAmount,
-      dateIssueStart,
-      dateIssueEnd,
-    });
-    return reply.status(201).send(toJson(coupon));
+    const c = parseChange(req.body) as Required<CouponChange>;
+    if (c.dateIssueEnd <= c.dateIssueStart) throw new InvalidRequestError('dateIssueEnd must be after dateIssueStart');
+    return reply.status(201).send(toJson(await createCoupon(deps, c)));
   });
+
+  app.get<{ Querystring: ListCouponsQuery }>('/v1/coupons', {
+    preHandler: admin,
+    schema: { querystring: ListCouponsQuery, response: { 200: CouponPageResponse } },
+  }, async (req) => {
+    const limit = req.query.limit === undefined ? 20 : parseLimit(req.query.limit, 100);
+    const after = req.query.after === undefined ? null : parseId(req.query.after, 'after');
+    const page = await listCoupons(deps, limit, after);
+    return { items: page.items.map(toJson), next: page.next };
+  });
+
+  app.patch<{ Params: { couponId: string }; Body: PatchCouponRequest }>('/v1/coupons/:couponId', {
+    preHandler: admin,
+    schema: { body: PatchCouponRequest, response: { 200: CouponResponse } },
+  }, async (req) => toJson(await updateCoupon(deps, parseId(req.params.couponId, 'couponId'), parseChange(req.body))));
+
+  app.post<{ Params: { couponId: string } }>('/v1/coupons/:couponId/close', {
+    preHandler: admin,
+    schema: { response: { 200: CouponResponse } },
+  }, async (req) => toJson(await closeCoupon(deps, parseId(req.params.couponId, 'couponId'))));
 
   app.get<{ Params: { couponId: string } }>('/v1/coupons/:couponId', {
     schema: { response: { 200: CouponResponse } },

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Reserver } from '../../../async-issue/reserver.js';
 import type { IssueStrategy } from '../../../sync-issue/index.js';
 import { sendCouponError } from '../error-handler.js';
+import type { AnswerHook } from '../metrics.js';
 import { ErrorResponse, IssueRequest, SuccessResponse } from '../schemas.js';
 
 export const OK = { isSuccess: true, comment: null } as const;
@@ -14,14 +15,21 @@ export function issueRouteSchema(successStatus: 200 | 202) {
   return { body: IssueRequest, response: { [successStatus]: SuccessResponse, '4xx': ErrorResponse, '5xx': ErrorResponse } };
 }
 
-export function registerIssueRoutes(app: FastifyInstance, strategy: IssueStrategy, reserver: Reserver): void {
-  app.post<{ Body: IssueRequest }>('/v1/issue', { schema: issueRouteSchema(200) }, async (req) => {
+/** `onAnswer` (absent with METRICS_ENABLED=0) records every answer, refusals and faults included. */
+export function registerIssueRoutes(app: FastifyInstance, strategy: IssueStrategy, reserver: Reserver, onAnswer?: AnswerHook): void {
+  app.post<{ Body: IssueRequest }>('/v1/issue', {
+    ...(onAnswer && { onResponse: onAnswer('sync') }),
+    schema: issueRouteSchema(200),
+  }, async (req) => {
     await strategy.issue(req.body.couponId, req.body.userId);
     return OK;
   });
 
   // Accepted once reserved in Redis and queued in its stream; the consumer writes it to MySQL.
-  app.post<{ Body: IssueRequest }>('/v1/issue-async', { schema: issueRouteSchema(202) }, async (req, reply) => {
+  app.post<{ Body: IssueRequest }>('/v1/issue-async', {
+    ...(onAnswer && { onResponse: onAnswer('async') }),
+    schema: issueRouteSchema(202),
+  }, async (req, reply) => {
     // Refusals come back as values here: throwing each of a flood's 409s halved throughput (docs/benchmarks.md).
     const refusal = await reserver.decide(req.body.couponId, req.body.userId);
     return refusal ? sendCouponError(reply, refusal) : reply.status(202).send(OK);
