@@ -61,6 +61,11 @@ export async function copyPersistedUsersToRedis(deps: Deps, couponId: number): P
   return copied;
 }
 
+/** Serialises whatever rewrites a coupon's Redis state from MySQL: rebuild, repair, an admin's change of terms. */
+export function withCouponStateLock<T>(deps: Deps, couponId: number, fn: () => Promise<T>): Promise<T> {
+  return withRedisLock(deps, deps.keys.rebuildLock(couponId), REBUILD_LOCK, fn);
+}
+
 /**
  * Rebuilds a coupon's Redis state from MySQL, the source of truth: every persisted issue goes back
  * into the users hash first, and the rules last. Until the rules exist the issue script answers
@@ -68,7 +73,7 @@ export async function copyPersistedUsersToRedis(deps: Deps, couponId: number): P
  * Returns null when MySQL has no such coupon.
  */
 export async function rebuildCouponState(deps: Deps, couponId: number): Promise<RedisRules | null> {
-  return withRedisLock(deps, deps.keys.rebuildLock(couponId), REBUILD_LOCK, async () => {
+  return withCouponStateLock(deps, couponId, async () => {
     const loaded = await readRedisRules(deps, couponId);
     if (loaded) return loaded; // another process rebuilt it while we waited for the lock
     const coupon = await repo.findCouponById(deps.db, couponId);
@@ -89,7 +94,7 @@ export function reservationsOf(deps: Deps): Reservations {
       return at === null ? null : new Date(Number(at));
     },
     // The rebuild's own lock: a rebuild waiting on it reads MySQL only after the change is written.
-    whileRebuildHeld: (couponId, fn) => withRedisLock(deps, deps.keys.rebuildLock(couponId), REBUILD_LOCK, fn),
+    whileRebuildHeld: (couponId, fn) => withCouponStateLock(deps, couponId, fn),
     // The issue script reads the terms on every call, so a lower total holds from this reply on; the
     // API processes' rules caches (1 s) drop a sold-out winners list once the terms or epoch change.
     changeTerms: (c) => deps.scripts.updateRules(

@@ -2,7 +2,7 @@ import { IssueMode, sameIssueTerms } from '../domain/coupon.js';
 import * as repo from '../domain/coupon.repository.js';
 import type { Deps } from '../deps.js';
 import { CouponNotExistError } from '../errors.js';
-import { copyPersistedUsersToRedis, publishCouponRules, readRedisRules, renewEpoch } from './coupon-mirror.js';
+import { copyPersistedUsersToRedis, publishCouponRules, readRedisRules, renewEpoch, withCouponStateLock } from './coupon-mirror.js';
 import { ReservationStreams } from './stream/reservation-streams.js';
 
 export interface Reconciliation {
@@ -40,6 +40,13 @@ async function readRedisUsers(deps: Deps, couponId: number): Promise<Set<number>
  * while we read is seen in MySQL rather than mistaken for a lost one.
  */
 export async function reconcileCoupon(deps: Deps, couponId: number, opts: { repair?: boolean } = {}): Promise<Reconciliation> {
+  // A repair republishes the terms it read from MySQL: under the lock an admin's change of terms
+  // takes too, so it never puts back terms a PATCH has just replaced.
+  if (opts.repair) return withCouponStateLock(deps, couponId, () => compareAndRepair(deps, couponId, opts));
+  return compareAndRepair(deps, couponId, opts);
+}
+
+async function compareAndRepair(deps: Deps, couponId: number, opts: { repair?: boolean }): Promise<Reconciliation> {
   const coupon = await repo.findCouponById(deps.db, couponId);
   if (!coupon) throw new CouponNotExistError(couponId);
   if (coupon.issueMode === IssueMode.SYNC) {

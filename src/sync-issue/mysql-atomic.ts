@@ -20,8 +20,9 @@ export function createMysqlAtomicStrategy(deps: StrategyDeps): IssueStrategy {
       assertIssueMode(coupon, IssueMode.SYNC);
       assertWithinIssueWindow(coupon, now);
       if (!isQuantityAvailable(coupon)) {
-        // Sold out is final (the count never goes down), so this plain read settles it without
-        // queueing on the hot row: the rejection flood after the sell-out costs one indexed SELECT.
+        // The count never goes down and a raised total is seen by the next read, so this plain read
+        // settles it without queueing on the hot row: the rejection flood after the sell-out costs one
+        // indexed SELECT.
         if (await repo.existsCouponIssue(deps.db, couponId, userId)) throw new DuplicatedIssueError(couponId, userId);
         throw new CouponSoldOutError(couponId);
       }

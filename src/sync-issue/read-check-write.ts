@@ -1,8 +1,8 @@
-import { isDuplicateKeyError } from '../adapters/mysql/mysql-errors.js';
-import { withTransaction, type Pool } from '../adapters/mysql/pool.js';
-import { assertIssueMode, IssueMode, issue, isWithinIssueWindow } from '../domain/coupon.js';
+import { isDataError, isDuplicateKeyError } from '../adapters/mysql/mysql-errors.js';
+import { withTransaction, type Pool, type PoolConnection } from '../adapters/mysql/pool.js';
+import { assertIssueMode, IssueMode, issue, isWithinIssueWindow, type Coupon } from '../domain/coupon.js';
 import * as repo from '../domain/coupon.repository.js';
-import { CouponNotExistError, DuplicatedIssueError, IssueModeMismatchError, IssueWindowClosedError, UnavailableError } from '../errors.js';
+import { CouponNotExistError, CouponSoldOutError, DuplicatedIssueError, IssueModeMismatchError, IssueWindowClosedError, UnavailableError } from '../errors.js';
 
 export interface ReadCheckWriteOptions {
   /** Read the coupon with SELECT ... FOR UPDATE (the mysql-lock strategy). */
@@ -12,6 +12,19 @@ export interface ReadCheckWriteOptions {
    * (redis-lock) then fails instead of over-issuing. Off for the strategies that demonstrate the race.
    */
   readonly fenced: boolean;
+}
+
+/**
+ * Writes the computed count back. An admin who lowered the total between our read and this write
+ * makes MySQL's CHECK (issued <= total) refuse it: the stock ran out under us, so that is "sold out".
+ */
+async function saveCount(tx: PoolConnection, issued: Coupon, expectedIssued: number | undefined): Promise<boolean> {
+  try {
+    return await repo.saveIssuedQuantity(tx, issued, expectedIssued);
+  } catch (err) {
+    if (isDataError(err)) throw new CouponSoldOutError(issued.id);
+    throw err;
+  }
 }
 
 /**
@@ -33,7 +46,7 @@ export async function readCheckWrite(db: Pool, couponId: number, userId: number,
       if (isDuplicateKeyError(err)) throw new DuplicatedIssueError(couponId, userId);
       throw err;
     }
-    if (!(await repo.saveIssuedQuantity(tx, issued, opts.fenced ? coupon.issuedQuantity : undefined))) {
+    if (!(await saveCount(tx, issued, opts.fenced ? coupon.issuedQuantity : undefined))) {
       // Nothing written: the async path took the coupon meanwhile, or (fenced) the count moved under us.
       // Read on this connection: the pool may have none left while we hold the row lock.
       const current = await repo.lockCouponById(tx, couponId);

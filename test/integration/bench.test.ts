@@ -17,6 +17,7 @@ const QUANTITY = 40;
 interface Row {
   strategy: string;
   scenario: string;
+  requests: number;
   requestsPerSec: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   succeeded: number;

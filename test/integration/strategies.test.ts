@@ -5,6 +5,7 @@ import type { StrategyName } from '../../src/config.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
 import { createStrategy } from '../../src/sync-issue/index.js';
 import { fireIssues, floodBodies } from '../../src/harness/flood.js';
+import { waitUntil } from '../helpers/drain.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 // The issue's flood: a coupon of 100; 1,000 distinct users plus 200 repeats, all in flight at once.
@@ -70,5 +71,31 @@ describe('none (no lock)', () => {
     }
     console.log(`none: ${JSON.stringify(runs)}`);
     expect(runs.some((r) => r.rows > TOTAL || r.issuedQuantity !== r.rows)).toBe(true);
+  });
+});
+
+describe('a total lowered between a strategy\'s read and its write', () => {
+  it.each(['none', 'process-lock', 'redis-lock'] as const)('%s answers "sold out" (409), not a 500, and writes nothing', async (strategy) => {
+    const couponId = await insertTestCoupon(t.deps, { total: 10 });
+    await t.deps.db.query('UPDATE coupons SET issued_quantity = 5, issue_mode = \'SYNC\' WHERE id = ?', [couponId]);
+    // An admin's transaction holds the row while the strategy reads the old total and reaches its write.
+    const admin = await t.deps.db.getConnection();
+    try {
+      await admin.beginTransaction();
+      await admin.query('SELECT id FROM coupons WHERE id = ? FOR UPDATE', [couponId]);
+      const issuing = createStrategy(strategy, t.deps).issue(couponId, 1).then(() => null, (err: unknown) => err);
+      await waitUntil('the strategy waits on the row lock', async () => {
+        const [rows] = await t.deps.db.query(
+          "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'UPDATE coupons SET issued_quantity = ?%' AND DB = DATABASE()",
+        ) as unknown as [{ n: number }[]];
+        return Number(rows[0]?.n) > 0;
+      });
+      await admin.query('UPDATE coupons SET total_quantity = 5 WHERE id = ?', [couponId]);
+      await admin.commit();
+      expect(await issuing).toMatchObject({ code: 'INVALID_COUPON_ISSUE_QUANTITY', status: 409 });
+    } finally {
+      admin.release();
+    }
+    expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 0, distinctUsers: 0, issuedQuantity: 5, totalQuantity: 5 });
   });
 });
