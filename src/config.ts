@@ -21,6 +21,8 @@ const EnvSchema = z.object({
   CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   /** `1` adds POST /bench/noop, the no-I/O ceiling `coupon bench` measures; off in production. */
   BENCH_BASELINE: z.enum(['0', '1', 'true', 'false']).default('0'),
+  /** The API refuses to start unless a 202 survives a Redis crash (`1`), or a power loss too (`power-loss`). */
+  REQUIRE_DURABLE_REDIS: z.enum(['0', '1', 'true', 'false', 'power-loss']).default('0'),
 });
 
 export type Config = Readonly<{
@@ -38,6 +40,8 @@ export type Config = Readonly<{
   consumerBatchSize: number;
   consumerName: string | undefined;
   benchBaseline: boolean;
+  /** What a 202 must survive for the API to start; null: no requirement. */
+  requireDurableRedis: 'process-crash' | 'power-loss' | null;
 }>;
 
 export class ConfigError extends Error {}
@@ -71,5 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     consumerBatchSize: e.CONSUMER_BATCH_SIZE,
     consumerName: e.CONSUMER_NAME,
     benchBaseline: e.BENCH_BASELINE === '1' || e.BENCH_BASELINE === 'true',
+    requireDurableRedis: e.REQUIRE_DURABLE_REDIS === 'power-loss' ? 'power-loss'
+      : e.REQUIRE_DURABLE_REDIS === '1' || e.REQUIRE_DURABLE_REDIS === 'true' ? 'process-crash' : null,
   });
 }

@@ -108,5 +108,6 @@ program.addCommand(demoCommand(configOrExit));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`coupon: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  // A configuration the service cannot run under (REQUIRE_DURABLE_REDIS unmet) is the operator's to fix, like a bad variable.
+  process.exit(err instanceof ConfigError ? 2 : 1);
 });
