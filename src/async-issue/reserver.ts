@@ -135,7 +135,7 @@ export function createReserver(deps: Deps): Reserver {
       if (bound.issueMode === IssueMode.SYNC) return new IssueModeMismatchError(couponId, IssueMode.SYNC);
       rules = bound;
     }
-    const outcome = await deps.scripts.issueReserve(couponId, userId, now.getTime());
+    const { outcome } = await deps.scripts.issueReserve(couponId, userId, now.getTime());
     if (outcome === 'SOLD_OUT') snapshotWinners(rules);
     return outcome;
   };

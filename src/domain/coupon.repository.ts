@@ -175,6 +175,17 @@ export async function findCouponIssue(db: Queryable, couponId: number, userId: n
   return rows[0] ? toCouponIssue(rows[0]) : null;
 }
 
+/**
+ * Whether the user holds the coupon, read with a shared lock: it waits for a concurrent transaction
+ * inserting that very row, so a consumer giving up an entry cannot miss a replay committing it.
+ */
+export async function existsCouponIssueLocked(tx: Queryable, couponId: number, userId: number): Promise<boolean> {
+  const [rows] = await tx.execute<RowDataPacket[]>(
+    'SELECT 1 FROM coupon_issues WHERE coupon_id = ? AND user_id = ? LOCK IN SHARE MODE', [couponId, userId],
+  );
+  return rows.length > 0;
+}
+
 export async function existsCouponIssue(db: Queryable, couponId: number, userId: number): Promise<boolean> {
   const [rows] = await db.execute<RowDataPacket[]>(
     'SELECT 1 FROM coupon_issues WHERE coupon_id = ? AND user_id = ? LIMIT 1', [couponId, userId],

@@ -8,7 +8,7 @@ import { STRATEGY_NAMES } from '../../src/config.js';
 import { createStrategy } from '../../src/sync-issue/index.js';
 import { waitForDrain } from '../helpers/drain.js';
 import { fireIssues } from '../helpers/load.js';
-import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
+import { createTestEnv, failuresOf, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;
 beforeAll(async () => { t = await createTestEnv(); });
@@ -58,7 +58,7 @@ describe.each(STRATEGY_NAMES.filter((s) => s !== 'none'))('a coupon is issued th
     });
     await drain(couponId);
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 1, distinctUsers: 1, issuedQuantity: 1, totalQuantity: 1 });
-    expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
+    expect(await failuresOf(t.deps, couponId)).toEqual([]);
   });
 
   it.each([0, 1])('under a mixed flood of both paths, every 200 and every 202 is persisted and nothing is over-issued (round %i)', async () => {
@@ -84,6 +84,6 @@ describe.each(STRATEGY_NAMES.filter((s) => s !== 'none'))('a coupon is issued th
     expect(Math.min(outcomes['200'] ?? 0, outcomes['202'] ?? 0)).toBe(0); // one path won the coupon
     expect(Object.keys(outcomes).every((k) => ['200', '202', '409 COUPON_ISSUE_MODE_MISMATCH', '409 INVALID_COUPON_ISSUE_QUANTITY'].includes(k))).toBe(true);
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 50, distinctUsers: 50, issuedQuantity: 50, totalQuantity: 50 });
-    expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
+    expect(await failuresOf(t.deps, couponId)).toEqual([]);
   });
 });

@@ -22,7 +22,7 @@ async function redisCoupon(total: number | null): Promise<number> {
   return id;
 }
 const reserveAt = (couponId: number, userId: number, at: number) =>
-  t.deps.scripts.issueReserve(couponId, userId, at).then((outcome) => ReserveCode[outcome]);
+  t.deps.scripts.issueReserve(couponId, userId, at).then((r) => ReserveCode[r.outcome]);
 const inside = start.getTime() + 1000;
 
 describe('issue-reserve.lua', () => {

@@ -20,6 +20,8 @@ async function privateRedis(args: readonly string[]): Promise<PrivateRedis> {
   return s;
 }
 
+const healthOf = async (url: string) => (await (await fetch(`${url}/health`)).json()) as Record<string, unknown>;
+
 async function persistenceOf(url: string) {
   const redis = new Redis(url);
   try {
@@ -55,8 +57,7 @@ describe('the API at start', () => {
       expect(JSON.parse(lines[0]!)).toMatchObject({
         survives: 'process-crash', msg: expect.stringContaining('appendfsync everysec: a 202 survives a Redis process crash; a power loss'),
       });
-      const health = await (await fetch(`${url}/health`)).json();
-      expect(health).toMatchObject({ status: 'UP', redisPersistence: { appendonly: true, appendfsync: 'everysec', survives: 'process-crash' } });
+      expect(await healthOf(url)).toMatchObject({ status: 'UP', redisPersistence: { appendonly: true, appendfsync: 'everysec', survives: 'process-crash' } });
     } finally {
       await proc.stop();
     }
@@ -80,10 +81,10 @@ describe('the API at start', () => {
     const { proc, url } = await startApiProcess({ ...t.env, REDIS_URL: redis.url, REQUIRE_DURABLE_REDIS: '1' });
     const admin = new Redis(redis.url);
     try {
-      expect((await (await fetch(`${url}/health`)).json()).redisPersistence).toMatchObject({ survives: 'power-loss' });
+      expect((await healthOf(url)).redisPersistence).toMatchObject({ survives: 'power-loss' });
       await admin.config('SET', 'appendonly', 'no');
       await waitUntil('health 503 after appendonly no', async () => (await fetch(`${url}/health`)).status === 503, 20_000);
-      expect((await (await fetch(`${url}/health`)).json())).toMatchObject({ status: 'DOWN', mysql: 'UP', redis: 'UP', redisPersistence: { survives: 'nothing' } });
+      expect(await healthOf(url)).toMatchObject({ status: 'DOWN', mysql: 'UP', redis: 'UP', redisPersistence: { survives: 'nothing' } });
     } finally {
       admin.disconnect();
       await proc.stop();

@@ -1,12 +1,13 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../../config.js';
 import { migrate } from '../../adapters/mysql/migrations.js';
 import { startApi } from '../api/server.js';
 import { benchCommand } from '../../bench/bench-command.js';
 import { demoCommand } from '../../bench/demo-command.js';
 import { startConsumer } from '../consumer/start-consumer.js';
-import { createDeps } from '../../deps.js';
 import { reconcileCoupon, type Reconciliation } from '../../async-issue/reconcile.js';
+import { parsePositiveInt, withDeps } from './command-helpers.js';
+import { failuresCommand } from './failures-command.js';
 import { onShutdownSignal } from './shutdown.js';
 
 /** Bad configuration is the operator's to fix: one line, exit code 2. */
@@ -20,12 +21,6 @@ function configOrExit(): Config {
     }
     throw err;
   }
-}
-
-export function parsePositiveInt(raw: string): number {
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
 }
 
 const program = new Command()
@@ -91,16 +86,15 @@ program.command('reconcile')
   .option('--repair', 'rewrite Redis from MySQL, the source of truth')
   .option('--json', 'print one JSON object')
   .action(async (couponId: number, opts: { repair?: boolean; json?: boolean }) => {
-    const deps = createDeps(configOrExit(), 'coupon-reconcile');
-    try {
+    await withDeps(configOrExit(), 'coupon-reconcile', async (deps) => {
       const r = await reconcileCoupon(deps, couponId, { repair: opts.repair === true });
       printReconciliation(r, opts.json === true);
       // Differences left in place are an exit code scripts can act on.
       process.exitCode = r.inAgreement || r.repaired ? 0 : 1;
-    } finally {
-      await deps.close();
-    }
+    });
   });
+
+program.addCommand(failuresCommand(configOrExit));
 
 // bench and demo load their heavy parts only when run.
 program.addCommand(benchCommand(configOrExit));
