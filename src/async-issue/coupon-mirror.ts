@@ -5,6 +5,8 @@ import type { Reservations } from '../domain/coupon.service.js';
 import type { Deps } from '../deps.js';
 import { UNLIMITED_TOTAL } from '../adapters/redis/keys.js';
 import { withRedisLock } from '../adapters/redis/lock.js';
+import { assessLoss, reportLoss } from './loss/lost-reservations.js';
+import type { ReservationMarks } from './loss/reservation-marks.js';
 import { ReservationStreams } from './stream/reservation-streams.js';
 
 const REBUILD_LOCK = { leaseMs: 60_000, waitMs: 15_000 } as const;
@@ -65,17 +67,20 @@ export async function copyPersistedUsersToRedis(deps: Deps, couponId: number): P
  * Rebuilds a coupon's Redis state from MySQL, the source of truth: every persisted issue goes back
  * into the users hash first, and the rules last. Until the rules exist the issue script answers
  * "not loaded", so an emptied Redis can never re-open stock that MySQL shows as taken.
- * Returns null when MySQL has no such coupon.
+ * Leaves a trace of what Redis lost: the count of reservations seen before (`marks`, and MySQL's
+ * copy of them) against what survived. Returns null when MySQL has no such coupon.
  */
-export async function rebuildCouponState(deps: Deps, couponId: number): Promise<RedisRules | null> {
+export async function rebuildCouponState(deps: Deps, couponId: number, marks?: ReservationMarks): Promise<RedisRules | null> {
   return withRedisLock(deps, deps.keys.rebuildLock(couponId), REBUILD_LOCK, async () => {
     const loaded = await readRedisRules(deps, couponId);
     if (loaded) return loaded; // another process rebuilt it while we waited for the lock
     const coupon = await repo.findCouponById(deps.db, couponId);
     if (!coupon) return null;
+    const queuedNow = await deps.redis.xlen(deps.keys.stream(couponId));
     const copied = await copyPersistedUsersToRedis(deps, couponId);
     await publishCouponRules(deps, coupon);
-    deps.log.info({ couponId, copied }, 'rebuilt coupon state in redis from mysql');
+    const loss = await assessLoss(deps, couponId, { marks, queuedNow });
+    await reportLoss(deps, loss, `rebuilt coupon ${couponId}'s state in redis from mysql (${copied} persisted users copied)`, marks);
     return readRedisRules(deps, couponId);
   });
 }

@@ -13,9 +13,13 @@ export interface LoadResult {
 
 /**
  * Sends every body at once (all in flight together, up to `connections` sockets per base URL),
- * spreading them round-robin over the base URLs, and counts the answers by status and code.
+ * spreading them round-robin over the base URLs, and counts the answers by status and code
+ * (`onAnswer` sees each as it comes).
  */
-export async function fireIssues(baseUrls: readonly string[], path: string, bodies: readonly IssueRequestBody[], connections = 128): Promise<LoadResult> {
+export async function fireIssues(
+  baseUrls: readonly string[], path: string, bodies: readonly IssueRequestBody[], connections = 128,
+  onAnswer?: (body: IssueRequestBody, outcome: string) => void,
+): Promise<LoadResult> {
   const pools = baseUrls.map((u) => new Pool(u, { connections, pipelining: 1 }));
   const outcomes: Record<string, number> = {};
   try {
@@ -27,6 +31,7 @@ export async function fireIssues(baseUrls: readonly string[], path: string, bodi
       const json = (await res.body.json()) as { code?: string };
       const key = json.code ? `${res.statusCode} ${json.code}` : String(res.statusCode);
       outcomes[key] = (outcomes[key] ?? 0) + 1;
+      onAnswer?.(b, key);
     }));
   } finally {
     await Promise.all(pools.map((p) => p.close()));

@@ -96,6 +96,7 @@ describe('an accepted issue the consumer gives up', () => {
     const after = await Promise.all(Array.from({ length: 50 }, (_, i) => reserver.decide(couponId, 1000 + i)));
     expect(after.map((r) => r?.code)).toEqual(Array(50).fill('INVALID_COUPON_ISSUE_QUANTITY'));
     expect(await t.deps.redis.hlen(t.deps.keys.users(couponId))).toBe(2);
+    await reserver.close();
   });
 
   it('a user who asks again after the failure gets a new reservation: PENDING, then ISSUED; the old failure is then superseded', async () => {

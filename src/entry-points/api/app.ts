@@ -49,7 +49,9 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
   const strategy = opts.strategy ?? createStrategy(deps.config.issueStrategy, deps);
   registerHealthRoutes(app, deps);
   registerCouponRoutes(app, { db: deps.db, now: deps.now, log: deps.log, reservations: reservationsOf(deps) }, deps.config.adminToken);
-  registerIssueRoutes(app, strategy, createReserver(deps));
+  const reserver = createReserver(deps);
+  app.addHook('onClose', () => reserver.close());
+  registerIssueRoutes(app, strategy, reserver);
   if (deps.config.benchBaseline) {
     // The bench's ceiling: same framework, validation and serialisation as /v1/issue, no I/O.
     app.post('/bench/noop', { schema: { body: IssueRequest, response: { 200: SuccessResponse } } }, async () => ({ isSuccess: true, comment: null }));

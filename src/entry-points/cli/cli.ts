@@ -78,6 +78,14 @@ function printReconciliation(r: Reconciliation, asJson: boolean): void {
   console.log(`  rules in redis: ${r.rulesInRedis}`);
   console.log(`  reserved but not persisted: ${list(r.reservedNotPersisted)}`);
   console.log(`  persisted but not reserved: ${list(r.persistedNotReserved)}`);
+  const loss = r.loss;
+  if (loss?.reservedSeen == null) {
+    console.log('  accepted reservations lost by redis: unknown (no count of reservations was recorded before)');
+  } else {
+    console.log(`  accepted reservations lost by redis: ${loss.reservationsLost}, stream entries lost: ${loss.streamEntriesLost}`
+      + ` (the users hash held ${loss.reservedSeen} at ${loss.seenAt?.toISOString()}${loss.releasedSince ? `, ${loss.releasedSince} released by failed issues since` : ''};`
+      + ` held now: ${loss.heldNow}, persisted: ${loss.mysqlRows}, queued: ${loss.queuedNow})`);
+  }
 }
 
 program.command('reconcile')
