@@ -76,12 +76,30 @@ export async function rebuildCouponState(deps: Deps, couponId: number, marks?: R
     if (loaded) return loaded; // another process rebuilt it while we waited for the lock
     const coupon = await repo.findCouponById(deps.db, couponId);
     if (!coupon) return null;
-    const queuedNow = await deps.redis.xlen(deps.keys.stream(couponId));
     const copied = await copyPersistedUsersToRedis(deps, couponId);
     await publishCouponRules(deps, coupon);
-    const loss = await assessLoss(deps, couponId, { marks, queuedNow });
+    const loss = await assessLoss(deps, couponId, { marks });
     await reportLoss(deps, loss, `rebuilt coupon ${couponId}'s state in redis from mysql (${copied} persisted users copied)`, marks);
     return readRedisRules(deps, couponId);
+  });
+}
+
+/**
+ * After Redis restarted: a coupon it lost whole is rebuilt; otherwise (it kept part, as in the
+ * everysec window) MySQL's users are put back into the users hash (the lost part may include
+ * persisted ones, who would otherwise be let in twice) and the epoch renewed. Either way the loss
+ * is told, from the reservations seen before.
+ */
+export async function resyncAfterRestart(deps: Deps, couponId: number, marks?: ReservationMarks): Promise<void> {
+  if (!(await readRedisRules(deps, couponId))) {
+    await rebuildCouponState(deps, couponId, marks);
+    return;
+  }
+  await withRedisLock(deps, deps.keys.rebuildLock(couponId), REBUILD_LOCK, async () => {
+    const copied = await copyPersistedUsersToRedis(deps, couponId);
+    await renewEpoch(deps, couponId);
+    const loss = await assessLoss(deps, couponId, { marks });
+    await reportLoss(deps, loss, `redis restarted; coupon ${couponId} checked against mysql (${copied} persisted users put back)`, marks);
   });
 }
 

@@ -69,7 +69,10 @@ export async function reconcileCoupon(deps: Deps, couponId: number, opts: { repa
   const rulesInRedis = rules === null ? 'missing'
     : (rules.issueMode === null || rules.issueMode === coupon.issueMode) && sameIssueTerms(rules, coupon) ? 'match' : 'differ';
   // Held by either store: what a repair leaves in the users hash, to compare with what was seen before.
-  const loss = await assessLoss(deps, couponId, { heldNow: redisUsers.size + persistedNotReserved.length - reservedNotPersisted.length });
+  const loss = await assessLoss(deps, couponId, {
+    heldNow: redisUsers.size + persistedNotReserved.length - reservedNotPersisted.length,
+    queuedNotPersisted: [...queued].filter((u) => !mysqlUsers.has(u)).length,
+  });
   const lost = (loss.reservationsLost ?? 0) > 0 || (loss.streamEntriesLost ?? 0) > 0;
   const inAgreement = reservedNotPersisted.length === 0 && persistedNotReserved.length === 0
     && rulesInRedis === 'match' && counts.issuedQuantity === counts.rows && !lost;

@@ -6,8 +6,10 @@ import {
   CouponNotExistError, CouponSoldOutError, DuplicatedIssueError, IssueModeMismatchError, IssueWindowClosedError, UnavailableError,
   type CouponError,
 } from '../errors.js';
-import { publishIssueMode, readRedisRules, rebuildCouponState } from './coupon-mirror.js';
+import { publishIssueMode, readRedisRules, rebuildCouponState, resyncAfterRestart } from './coupon-mirror.js';
 import { ReservationMarks } from './loss/reservation-marks.js';
+import { watchRedisRestarts } from './loss/restart-watch.js';
+import { ReservationStreams } from './stream/reservation-streams.js';
 import { RulesCache, type CachedRules } from './rules-cache.js';
 
 /** Above this many winners a sold-out coupon is answered by the script, not from memory. */
@@ -49,6 +51,19 @@ export function createReserver(deps: Deps): Reserver {
   const cache = new RulesCache(CACHE_TTL_MS, MAX_CACHED_COUPONS);
   const once = singleFlight<string, unknown>();
   const marks = new ReservationMarks(deps);
+  // A restarted Redis may have lost reservations without losing the coupon (no rebuild then): check at once.
+  const resyncAll = async () => {
+    const coupons = new Set([...marks.coupons(), ...await new ReservationStreams(deps).activeCoupons()]);
+    for (const couponId of coupons) {
+      cache.forget(couponId);
+      await resyncAfterRestart(deps, couponId, marks);
+    }
+  };
+  const unwatch = watchRedisRestarts(
+    deps.redis,
+    () => void resyncAll().catch((err: Error) => deps.log.warn({ err: err.message }, 'resync after a redis restart failed; coupon reconcile tells what was lost')),
+    (err) => deps.log.debug({ err: err.message }, 'redis run_id not read'),
+  );
   let maxCouponId = { value: 0, readStartedAt: 0 };
   let maxIdRead: Promise<void> | null = null;
 
@@ -169,6 +184,9 @@ export function createReserver(deps: Deps): Reserver {
       const refusal = await decide(couponId, userId);
       if (refusal) throw refusal;
     },
-    close: () => marks.close(),
+    close() {
+      unwatch();
+      return marks.close();
+    },
   };
 }

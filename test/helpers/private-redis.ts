@@ -42,13 +42,13 @@ async function untilAnswering(url: string): Promise<boolean> {
 }
 
 /** A redis-server of this test's own, so it may FLUSHALL or be killed without touching other tests' keys. */
-export async function startPrivateRedis(args: readonly string[] = PERSISTENCE_OFF): Promise<PrivateRedis> {
+export async function startPrivateRedis(args: readonly string[] = PERSISTENCE_OFF, env: Record<string, string> = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'fcfs-redis-'));
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...args], { stdio: 'ignore' });
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...args], { stdio: 'ignore', env: { ...process.env, ...env } });
     if (!(await untilAnswering(url))) {
       child.kill('SIGKILL');
       throw new Error('private redis-server did not start');

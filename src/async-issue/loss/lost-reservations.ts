@@ -1,6 +1,7 @@
 import * as repo from '../../domain/coupon.repository.js';
 import { countReleasedSince } from '../../domain/issue-failure.repository.js';
 import type { Deps } from '../../deps.js';
+import { ReservationStreams } from '../stream/reservation-streams.js';
 import { findMark, resetMark } from './marks.repository.js';
 import type { ReservationMarks } from './reservation-marks.js';
 
@@ -14,8 +15,8 @@ export interface LossReport {
   /** Units held now: the users hash after a rebuild copied MySQL's users back, or both sets' union (reconcile). */
   readonly heldNow: number;
   readonly mysqlRows: number;
-  /** Entries the stream held when looked at (before a rebuild touched it). */
-  readonly queuedNow: number;
+  /** Users whose entries wait in the stream and MySQL does not hold (entries of persisted users reappear when their acknowledgements were lost too). */
+  readonly queuedNotPersisted: number;
   /** Reservations the users hash had that neither it nor MySQL holds now: accepted, then lost. null: unknown. */
   readonly reservationsLost: number | null;
   /** Entries the stream should hold (seen, less persisted and released) that it does not. null: unknown. */
@@ -24,18 +25,23 @@ export interface LossReport {
 
 /**
  * Compares the last count of reservations seen before Redis lost data with what survived in Redis
- * and MySQL. A lower bound: reservations made after the count was last noted are not in it, and an
- * entry persisted but not yet acknowledged when Redis died is counted as surviving.
+ * and MySQL. A lower bound: reservations made after the count was last noted are not in it.
  */
 export async function assessLoss(
-  deps: Deps, couponId: number, opts: { marks?: ReservationMarks; queuedNow?: number; heldNow?: number } = {},
+  deps: Deps, couponId: number, opts: { marks?: ReservationMarks; heldNow?: number; queuedNotPersisted?: number } = {},
 ): Promise<LossReport> {
   const stored = await findMark(deps.db, couponId);
   const local = opts.marks?.lastSeen(couponId) ?? null;
-  const seen = local && (!stored || local.count > stored.reservedSeen) ? { reservedSeen: local.count, seenAt: local.at } : stored;
-  const [heldNow, queuedNow, counts, releasedSince] = await Promise.all([
+  // The later observation wins: before a loss it is this process's (MySQL's copy lags a second);
+  // after another process reported the loss and reset the count, it is MySQL's.
+  const seen = local && (!stored || local.at > stored.seenAt) ? { reservedSeen: local.count, seenAt: local.at } : stored;
+  const queuedNotPersisted = async () => {
+    const queued = [...await new ReservationStreams(deps).queuedUsers(couponId)];
+    return queued.length - await repo.countIssuedAmong(deps.db, couponId, queued);
+  };
+  const [heldNow, queued, counts, releasedSince] = await Promise.all([
     opts.heldNow ?? deps.redis.hlen(deps.keys.users(couponId)),
-    opts.queuedNow ?? deps.redis.xlen(deps.keys.stream(couponId)),
+    opts.queuedNotPersisted ?? queuedNotPersisted(),
     repo.countIssues(deps.db, couponId),
     seen ? countReleasedSince(deps.db, couponId, seen.seenAt) : 0,
   ]);
@@ -47,9 +53,9 @@ export async function assessLoss(
     releasedSince,
     heldNow,
     mysqlRows: counts.rows,
-    queuedNow,
+    queuedNotPersisted: queued,
     reservationsLost: expected === null ? null : Math.max(0, expected - heldNow),
-    streamEntriesLost: expected === null ? null : Math.max(0, expected - counts.rows - queuedNow),
+    streamEntriesLost: expected === null ? null : Math.max(0, expected - counts.rows - queued),
   };
 }
 

@@ -30,6 +30,11 @@ export class ReservationMarks {
     return this.held.get(couponId) ?? null;
   }
 
+  /** Coupons this process has reserved units of. */
+  coupons(): number[] {
+    return [...this.held.keys()];
+  }
+
   /** After a loss was reported: start again from what Redis holds now. */
   reset(couponId: number, held: number): void {
     this.held.set(couponId, { count: held, at: new Date() });

@@ -84,7 +84,7 @@ function printReconciliation(r: Reconciliation, asJson: boolean): void {
   } else {
     console.log(`  accepted reservations lost by redis: ${loss.reservationsLost}, stream entries lost: ${loss.streamEntriesLost}`
       + ` (the users hash held ${loss.reservedSeen} at ${loss.seenAt?.toISOString()}${loss.releasedSince ? `, ${loss.releasedSince} released by failed issues since` : ''};`
-      + ` held now: ${loss.heldNow}, persisted: ${loss.mysqlRows}, queued: ${loss.queuedNow})`);
+      + ` held now: ${loss.heldNow}, persisted: ${loss.mysqlRows}, queued and not persisted: ${loss.queuedNotPersisted})`);
   }
 }
 
