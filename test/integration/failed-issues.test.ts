@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
 import { retryFailure } from '../../src/async-issue/failures/retry-failure.js';
 import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
-import { createReserver } from '../../src/async-issue/reserver.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
 import { findFailureById } from '../../src/domain/issue-failure.repository.js';
 import { buildApp } from '../../src/entry-points/api/app.js';
-import { waitForDrain, waitUntil } from '../helpers/drain.js';
+import { drainWithConsumer, waitUntil } from '../helpers/drain.js';
 import { spawnCli } from '../helpers/processes.js';
+import { soldOutWithCachedWinners } from '../helpers/sold-out.js';
 import { createTestEnv, failuresOf, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;
@@ -30,14 +29,7 @@ async function refuseInMysql(couponId: number, userId: number): Promise<void> {
 }
 const fixMysql = () => t.deps.db.query('DROP TRIGGER refuse_user');
 
-async function drain(couponId: number): Promise<PersistConsumer> {
-  const consumer = new PersistConsumer(t.deps, { name: 'failures', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 2, maxDeliveries: 5 });
-  const running = consumer.run();
-  await waitForDrain(t.deps, couponId);
-  consumer.stop();
-  await running;
-  return consumer;
-}
+const drain = (couponId: number) => drainWithConsumer(t.deps, couponId, { name: 'failures', batchSize: 100, maxAttempts: 2 });
 
 const post = (userId: number, couponId: number) => app.inject({ method: 'POST', url: '/v1/issue-async', payload: { userId, couponId } });
 const status = async (couponId: number, userId: number) => (await app.inject({ url: `/v1/coupons/${couponId}/issues/${userId}` })).json();
@@ -83,11 +75,7 @@ describe('an accepted issue the consumer gives up', () => {
   });
 
   it('a sold-out coupon\'s cached winners are dropped when a unit is released (the epoch is renewed), so the unit sells exactly once', async () => {
-    const couponId = await insertTestCoupon(t.deps, { total: 2 });
-    const reserver = createReserver(t.deps);
-    await reserver.reserve(couponId, 1);
-    await reserver.reserve(couponId, 2);
-    await waitUntil('winners snapshot in use', async () => (await reserver.decide(couponId, 3)) === (await reserver.decide(couponId, 4)));
+    const { couponId, reserver } = await soldOutWithCachedWinners(t.deps);
     await refuseInMysql(couponId, 2);
     await drain(couponId);
     // Until it reloads the rules (within a second) and sees the new epoch, the reserver answers from the old winners.

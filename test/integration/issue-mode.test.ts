@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/entry-points/api/app.js';
-import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
 import { createCoupon } from '../../src/domain/coupon.service.js';
 import { STRATEGY_NAMES } from '../../src/config.js';
 import { createStrategy } from '../../src/sync-issue/index.js';
-import { waitForDrain } from '../helpers/drain.js';
+import { drainWithConsumer } from '../helpers/drain.js';
 import { fireIssues } from '../helpers/load.js';
 import { createTestEnv, failuresOf, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
@@ -25,11 +24,7 @@ async function withApp<T>(strategy: (typeof STRATEGY_NAMES)[number], fn: (app: F
 }
 
 async function drain(couponId: number): Promise<void> {
-  const consumer = new PersistConsumer(t.deps, { name: 'mode', batchSize: 500, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
-  const running = consumer.run();
-  await waitForDrain(t.deps, couponId);
-  consumer.stop();
-  await running;
+  await drainWithConsumer(t.deps, couponId, { name: 'mode' });
 }
 
 const post = (app: FastifyInstance, path: string, userId: number, couponId: number) =>
