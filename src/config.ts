@@ -27,6 +27,8 @@ const EnvSchema = z.object({
   CONSISTENCY_CHECK_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
   /** A gap that stays non-zero this long is logged as a warning (longer than a drain should take). */
   CONSISTENCY_ALERT_AFTER_MS: z.coerce.number().int().min(0).default(30_000),
+  /** The API refuses to start unless a 202 survives a Redis crash (`1`), or a power loss too (`power-loss`). */
+  REQUIRE_DURABLE_REDIS: z.enum(['0', '1', 'true', 'false', 'power-loss']).default('0'),
 });
 
 export type Config = Readonly<{
@@ -47,6 +49,8 @@ export type Config = Readonly<{
   metricsPort: number;
   consistencyCheckIntervalMs: number;
   consistencyAlertAfterMs: number;
+  /** What a 202 must survive for the API to start; null: no requirement. */
+  requireDurableRedis: 'process-crash' | 'power-loss' | null;
 }>;
 
 export class ConfigError extends Error {}
@@ -85,5 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: e.METRICS_PORT,
     consistencyCheckIntervalMs: e.CONSISTENCY_CHECK_INTERVAL_MS,
     consistencyAlertAfterMs: e.CONSISTENCY_ALERT_AFTER_MS,
+    requireDurableRedis: e.REQUIRE_DURABLE_REDIS === 'power-loss' ? 'power-loss'
+      : e.REQUIRE_DURABLE_REDIS === '1' || e.REQUIRE_DURABLE_REDIS === 'true' ? 'process-crash' : null,
   });
 }

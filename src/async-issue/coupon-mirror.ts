@@ -5,6 +5,8 @@ import type { Reservations } from '../domain/coupon.service.js';
 import type { Deps } from '../deps.js';
 import { UNLIMITED_TOTAL } from '../adapters/redis/keys.js';
 import { withRedisLock } from '../adapters/redis/lock.js';
+import { assessLoss, reportLoss } from './loss/lost-reservations.js';
+import type { ReservationMarks } from './loss/reservation-marks.js';
 import { ReservationStreams } from './stream/reservation-streams.js';
 
 const REBUILD_LOCK = { leaseMs: 60_000, waitMs: 15_000 } as const;
@@ -70,9 +72,10 @@ export function withCouponStateLock<T>(deps: Deps, couponId: number, fn: () => P
  * Rebuilds a coupon's Redis state from MySQL, the source of truth: every persisted issue goes back
  * into the users hash first, and the rules last. Until the rules exist the issue script answers
  * "not loaded", so an emptied Redis can never re-open stock that MySQL shows as taken.
- * Returns null when MySQL has no such coupon.
+ * Leaves a trace of what Redis lost: the count of reservations seen before (`marks`, and MySQL's
+ * copy of them) against what survived. Returns null when MySQL has no such coupon.
  */
-export async function rebuildCouponState(deps: Deps, couponId: number): Promise<RedisRules | null> {
+export async function rebuildCouponState(deps: Deps, couponId: number, marks?: ReservationMarks): Promise<RedisRules | null> {
   return withCouponStateLock(deps, couponId, async () => {
     const loaded = await readRedisRules(deps, couponId);
     if (loaded) return loaded; // another process rebuilt it while we waited for the lock
@@ -80,8 +83,28 @@ export async function rebuildCouponState(deps: Deps, couponId: number): Promise<
     if (!coupon) return null;
     const copied = await copyPersistedUsersToRedis(deps, couponId);
     await publishCouponRules(deps, coupon);
-    deps.log.info({ couponId, copied }, 'rebuilt coupon state in redis from mysql');
+    const loss = await assessLoss(deps, couponId, { marks });
+    await reportLoss(deps, loss, `rebuilt coupon ${couponId}'s state in redis from mysql (${copied} persisted users copied)`, marks);
     return readRedisRules(deps, couponId);
+  });
+}
+
+/**
+ * After Redis restarted: a coupon it lost whole is rebuilt; otherwise (it kept part, as in the
+ * everysec window) MySQL's users are put back into the users hash (the lost part may include
+ * persisted ones, who would otherwise be let in twice) and the epoch renewed. Either way the loss
+ * is told, from the reservations seen before.
+ */
+export async function resyncAfterRestart(deps: Deps, couponId: number, marks?: ReservationMarks): Promise<void> {
+  if (!(await readRedisRules(deps, couponId))) {
+    await rebuildCouponState(deps, couponId, marks);
+    return;
+  }
+  await withRedisLock(deps, deps.keys.rebuildLock(couponId), REBUILD_LOCK, async () => {
+    const copied = await copyPersistedUsersToRedis(deps, couponId);
+    await renewEpoch(deps, couponId);
+    const loss = await assessLoss(deps, couponId, { marks });
+    await reportLoss(deps, loss, `redis restarted; coupon ${couponId} checked against mysql (${copied} persisted users put back)`, marks);
   });
 }
 

@@ -3,13 +3,14 @@ import * as repo from '../domain/coupon.repository.js';
 import type { Deps } from '../deps.js';
 import { CouponNotExistError } from '../errors.js';
 import { copyPersistedUsersToRedis, publishCouponRules, readRedisRules, renewEpoch, withCouponStateLock } from './coupon-mirror.js';
+import { assessLoss, reportLoss, type LossReport } from './loss/lost-reservations.js';
 import { ReservationStreams } from './stream/reservation-streams.js';
 
 export interface Reconciliation {
   readonly couponId: number;
   /** A SYNC coupon is issued in MySQL alone: Redis holds nothing for it and nothing is compared. */
   readonly issueMode: IssueMode | null;
-  /** Reserved in Redis, neither in MySQL nor waiting in the stream: accepted but lost (or dead-lettered). */
+  /** Reserved in Redis, neither in MySQL nor waiting in the stream: accepted, then its entry lost. */
   readonly reservedNotPersisted: number[];
   /** In MySQL but unknown to Redis: Redis lost data; left alone, such users could be issued again. */
   readonly persistedNotReserved: number[];
@@ -19,6 +20,8 @@ export interface Reconciliation {
   readonly mysqlRows: number;
   readonly mysqlIssuedQuantity: number;
   readonly rulesInRedis: 'match' | 'missing' | 'differ';
+  /** Accepted reservations Redis lost (counted from the reservations seen before); null on the sync path. */
+  readonly loss: LossReport | null;
   readonly inAgreement: boolean;
   readonly repaired: boolean;
 }
@@ -56,7 +59,7 @@ async function compareAndRepair(deps: Deps, couponId: number, opts: { repair?: b
     if (opts.repair && !inAgreement) await repo.recountIssuedQuantity(deps.db, couponId);
     return {
       couponId, issueMode: coupon.issueMode, reservedNotPersisted: [], persistedNotReserved: [], queued: 0, redisCount: 0,
-      mysqlRows: counts.rows, mysqlIssuedQuantity: counts.issuedQuantity ?? 0, rulesInRedis: 'match',
+      mysqlRows: counts.rows, mysqlIssuedQuantity: counts.issuedQuantity ?? 0, rulesInRedis: 'match', loss: null,
       inAgreement, repaired: opts.repair === true && !inAgreement,
     };
   }
@@ -72,8 +75,14 @@ async function compareAndRepair(deps: Deps, couponId: number, opts: { repair?: b
   // Redis may not know the binding yet (the reserver binds again, harmlessly); it must not claim another.
   const rulesInRedis = rules === null ? 'missing'
     : (rules.issueMode === null || rules.issueMode === coupon.issueMode) && sameIssueTerms(rules, coupon) ? 'match' : 'differ';
+  // Held by either store: what a repair leaves in the users hash, to compare with what was seen before.
+  const loss = await assessLoss(deps, couponId, {
+    heldNow: redisUsers.size + persistedNotReserved.length - reservedNotPersisted.length,
+    queuedNotPersisted: [...queued].filter((u) => !mysqlUsers.has(u)).length,
+  });
+  const lost = (loss.reservationsLost ?? 0) > 0 || (loss.streamEntriesLost ?? 0) > 0;
   const inAgreement = reservedNotPersisted.length === 0 && persistedNotReserved.length === 0
-    && rulesInRedis === 'match' && counts.issuedQuantity === counts.rows;
+    && rulesInRedis === 'match' && counts.issuedQuantity === counts.rows && !lost;
 
   let repaired = false;
   if (opts.repair && !inAgreement) {
@@ -82,11 +91,12 @@ async function compareAndRepair(deps: Deps, couponId: number, opts: { repair?: b
     if (rulesInRedis !== 'match') await publishCouponRules(deps, coupon);
     else await renewEpoch(deps, couponId);
     if (counts.issuedQuantity !== counts.rows) await repo.recountIssuedQuantity(deps.db, couponId);
+    await reportLoss(deps, loss, `reconcile --repair of coupon ${couponId}`);
     repaired = true;
   }
   return {
     couponId, issueMode: coupon.issueMode, reservedNotPersisted, persistedNotReserved, queued: queued.size,
     redisCount: redisUsers.size, mysqlRows: counts.rows, mysqlIssuedQuantity: counts.issuedQuantity ?? 0,
-    rulesInRedis, inAgreement, repaired,
+    rulesInRedis, loss, inAgreement, repaired,
   };
 }

@@ -6,7 +6,10 @@ import {
   CouponNotExistError, CouponSoldOutError, DuplicatedIssueError, IssueModeMismatchError, IssueWindowClosedError, UnavailableError,
   type CouponError,
 } from '../errors.js';
-import { publishIssueMode, readRedisRules, rebuildCouponState } from './coupon-mirror.js';
+import { publishIssueMode, readRedisRules, rebuildCouponState, resyncAfterRestart } from './coupon-mirror.js';
+import { ReservationMarks } from './loss/reservation-marks.js';
+import { watchRedisRestarts } from './loss/restart-watch.js';
+import { ReservationStreams } from './stream/reservation-streams.js';
 import { RulesCache, type CachedRules } from './rules-cache.js';
 
 /** Above this many winners a sold-out coupon is answered by the script, not from memory. */
@@ -23,6 +26,8 @@ export interface Reserver {
   decide(couponId: number, userId: number): Promise<CouponError | null>;
   /** decide(), with the refusal thrown. */
   reserve(couponId: number, userId: number): Promise<void>;
+  /** Flushes the counts of reservations seen to MySQL and stops flushing them. */
+  close(): Promise<void>;
 }
 
 /** Runs fn once per key at a time; concurrent callers share its promise. */
@@ -45,6 +50,20 @@ function singleFlight<K, T>(): (key: K, fn: () => Promise<T>) => Promise<T> {
 export function createReserver(deps: Deps): Reserver {
   const cache = new RulesCache(CACHE_TTL_MS, MAX_CACHED_COUPONS);
   const once = singleFlight<string, unknown>();
+  const marks = new ReservationMarks(deps);
+  // A restarted Redis may have lost reservations without losing the coupon (no rebuild then): check at once.
+  const resyncAll = async () => {
+    const coupons = new Set([...marks.coupons(), ...await new ReservationStreams(deps).activeCoupons()]);
+    for (const couponId of coupons) {
+      cache.forget(couponId);
+      await resyncAfterRestart(deps, couponId, marks);
+    }
+  };
+  const unwatch = watchRedisRestarts(
+    deps.redis,
+    () => void resyncAll().catch((err: Error) => deps.log.warn({ err: err.message }, 'resync after a redis restart failed; coupon reconcile tells what was lost')),
+    (err) => deps.log.debug({ err: err.message }, 'redis run_id not read'),
+  );
   let maxCouponId = { value: 0, readStartedAt: 0 };
   let maxIdRead: Promise<void> | null = null;
 
@@ -74,7 +93,7 @@ export function createReserver(deps: Deps): Reserver {
     let rules = await readRedisRules(deps, couponId);
     if (!rules) {
       if (!(await mayExist(couponId, startedAt))) return { rules: null };
-      rules = await rebuildCouponState(deps, couponId);
+      rules = await rebuildCouponState(deps, couponId, marks);
       if (!rules) return { rules: null };
     }
     // A sold-out coupon's winners hold while its terms and the users hash's epoch are unchanged:
@@ -135,8 +154,9 @@ export function createReserver(deps: Deps): Reserver {
       if (bound.issueMode === IssueMode.SYNC) return new IssueModeMismatchError(couponId, IssueMode.SYNC);
       rules = bound;
     }
-    const outcome = await deps.scripts.issueReserve(couponId, userId, now.getTime());
-    if (outcome === 'SOLD_OUT') snapshotWinners(rules);
+    const { outcome, held } = await deps.scripts.issueReserve(couponId, userId, now.getTime());
+    if (outcome === 'RESERVED') marks.note(couponId, held);
+    else if (outcome === 'SOLD_OUT') snapshotWinners(rules);
     return outcome;
   };
 
@@ -163,6 +183,10 @@ export function createReserver(deps: Deps): Reserver {
     async reserve(couponId, userId) {
       const refusal = await decide(couponId, userId);
       if (refusal) throw refusal;
+    },
+    close() {
+      unwatch();
+      return marks.close();
     },
   };
 }

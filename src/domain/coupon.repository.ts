@@ -238,6 +238,30 @@ export async function findCouponIssue(db: Queryable, couponId: number, userId: n
   return rows[0] ? toCouponIssue(rows[0]) : null;
 }
 
+/**
+ * Whether the user holds the coupon, read with a shared lock: it waits for a concurrent transaction
+ * inserting that very row, so a consumer giving up an entry cannot miss a replay committing it.
+ */
+export async function existsCouponIssueLocked(tx: Queryable, couponId: number, userId: number): Promise<boolean> {
+  const [rows] = await tx.execute<RowDataPacket[]>(
+    'SELECT 1 FROM coupon_issues WHERE coupon_id = ? AND user_id = ? LOCK IN SHARE MODE', [couponId, userId],
+  );
+  return rows.length > 0;
+}
+
+/** How many of these users MySQL holds the coupon for (checked in chunks). */
+export async function countIssuedAmong(db: Queryable, couponId: number, userIds: readonly number[]): Promise<number> {
+  let found = 0;
+  for (let i = 0; i < userIds.length; i += 1000) {
+    const chunk = userIds.slice(i, i + 1000);
+    const [rows] = await db.query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS n FROM coupon_issues WHERE coupon_id = ? AND user_id IN (?)', [couponId, chunk],
+    );
+    found += Number(rows[0]?.n ?? 0);
+  }
+  return found;
+}
+
 export async function existsCouponIssue(db: Queryable, couponId: number, userId: number): Promise<boolean> {
   const [rows] = await db.execute<RowDataPacket[]>(
     'SELECT 1 FROM coupon_issues WHERE coupon_id = ? AND user_id = ? LIMIT 1', [couponId, userId],

@@ -2,12 +2,16 @@ import type { Logger } from 'pino';
 import { CouponIssueNotExistError, CouponNotExistError } from '../errors.js';
 import type { Coupon, IssueRules } from './coupon.js';
 import * as repo from './coupon.repository.js';
+import type { FailureKind } from './issue-failure.js';
+import * as failures from './issue-failure.repository.js';
 
 export type NewCouponInput = repo.NewCoupon;
 
 export type IssueStatus =
   | { readonly couponId: number; readonly userId: number; readonly status: 'ISSUED'; readonly dateIssued: Date }
-  | { readonly couponId: number; readonly userId: number; readonly status: 'PENDING'; readonly dateIssued: Date };
+  | { readonly couponId: number; readonly userId: number; readonly status: 'PENDING'; readonly dateIssued: Date }
+  /** Accepted, then given up by the consumer (kept in coupon_issue_failures); dateIssued is when it was reserved. */
+  | { readonly couponId: number; readonly userId: number; readonly status: 'FAILED'; readonly dateIssued: Date; readonly reason: FailureKind };
 
 /**
  * What the domain needs from the async path (reservations held in Redis until persisted), declared
@@ -50,11 +54,20 @@ export async function getCoupon(deps: Pick<CouponServiceDeps, 'db'>, couponId: n
   return coupon;
 }
 
-/** ISSUED once the row is in MySQL; PENDING while only reserved (async path). */
+/**
+ * ISSUED once the row is in MySQL; PENDING while only reserved (async path); FAILED once the consumer
+ * gave the reservation up, unless the user has reserved again since (a later reservation is PENDING).
+ */
 export async function getIssueStatus(deps: CouponServiceDeps, couponId: number, userId: number): Promise<IssueStatus> {
   const issue = await repo.findCouponIssue(deps.db, couponId, userId);
   if (issue) return { couponId, userId, status: 'ISSUED', dateIssued: issue.dateIssued };
-  const reservedAt = await deps.reservations.reservedAt(couponId, userId);
+  const [failure, reservedAt] = await Promise.all([
+    failures.findOpenFailure(deps.db, couponId, userId), deps.reservations.reservedAt(couponId, userId),
+  ]);
+  // The failed reservation may still sit in Redis (its release pending): the same time means the same reservation.
+  if (failure?.reservedAt && (reservedAt === null || reservedAt.getTime() <= failure.reservedAt.getTime())) {
+    return { couponId, userId, status: 'FAILED', dateIssued: failure.reservedAt, reason: failure.kind };
+  }
   if (reservedAt !== null) return { couponId, userId, status: 'PENDING', dateIssued: reservedAt };
   throw new CouponIssueNotExistError(couponId, userId);
 }

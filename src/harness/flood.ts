@@ -26,9 +26,13 @@ function outcomeOf(status: number, body: string): string {
 
 /**
  * Sends every body once, as fast as the servers answer, over up to `connections` keep-alive
- * connections per base URL (body i goes to base URL i mod n), and counts the answers by status and code.
+ * connections per base URL (body i goes to base URL i mod n), and counts the answers by status and code
+ * (`onAnswer` sees each as it comes).
  */
-export async function fireIssues(baseUrls: readonly string[], path: string, bodies: readonly IssueRequestBody[], connections = 128): Promise<FloodResult> {
+export async function fireIssues(
+  baseUrls: readonly string[], path: string, bodies: readonly IssueRequestBody[], connections = 128,
+  onAnswer?: (body: IssueRequestBody, outcome: string) => void,
+): Promise<FloodResult> {
   const pools = baseUrls.map((u) => new Pool(new URL(u).origin, { connections, pipelining: 1 }));
   const outcomes: Record<string, number> = {};
   let next = 0;
@@ -38,6 +42,7 @@ export async function fireIssues(baseUrls: readonly string[], path: string, bodi
       const res = await pool.request({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body: JSON.stringify(bodies[i]) });
       const key = outcomeOf(res.statusCode, await res.body.text());
       outcomes[key] = (outcomes[key] ?? 0) + 1;
+      onAnswer?.(bodies[i]!, key);
     }
   };
   try {

@@ -6,6 +6,8 @@ import { reservationsOf } from '../../src/async-issue/coupon-mirror.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import type { CouponServiceDeps } from '../../src/domain/coupon.service.js';
 import { deleteKeysWithPrefix } from '../../src/adapters/redis/client.js';
+import { listFailures } from '../../src/domain/issue-failure.repository.js';
+import type { IssueFailure } from '../../src/domain/issue-failure.js';
 
 const MYSQL_BASE = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/coupon';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -58,4 +60,9 @@ export async function insertTestCoupon(deps: Deps, opts: { total: number | null;
     [opts.total, start, end],
   )) as unknown as [mysql.ResultSetHeader];
   return res.insertId;
+}
+
+/** The failed issues recorded for a coupon (coupon_issues' counterpart for what the consumer gave up). */
+export async function failuresOf(deps: Deps, couponId: number): Promise<IssueFailure[]> {
+  return listFailures(deps.db, { couponId });
 }

@@ -10,7 +10,7 @@ import { createReserver } from '../../src/async-issue/reserver.js';
 import { waitForDrain, waitUntil } from '../helpers/drain.js';
 import { spawnCli, type ServiceProcess } from '../../src/harness/service-processes.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
+import { createTestEnv, failuresOf, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;
 beforeAll(async () => { t = await createTestEnv(); });
@@ -36,7 +36,7 @@ async function expectExact(couponId: number): Promise<void> {
   const pending = (await t.deps.redis.xpending(t.deps.keys.stream(couponId), CONSUMER_GROUP)) as [number, ...unknown[]];
   expect(Number(pending[0])).toBe(0);
   expect(await reconcileCoupon(t.deps, couponId)).toMatchObject({ inAgreement: true, reservedNotPersisted: [], persistedNotReserved: [] });
-  expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
+  expect(await failuresOf(t.deps, couponId)).toEqual([]);
 }
 
 /**
@@ -127,7 +127,7 @@ describe('MySQL out of reach during the drain', () => {
 });
 
 describe('entries that can never be persisted', () => {
-  it('parks a malformed entry in the dead-letter stream and persists the rest', async () => {
+  it('records a malformed entry as a failed issue in MySQL and persists the rest', async () => {
     const couponId = await insertTestCoupon(t.deps, { total: 10 });
     const reserver = createReserver(t.deps);
     await reserver.reserve(couponId, 1);
@@ -139,14 +139,15 @@ describe('entries that can never be persisted', () => {
     consumer.stop();
     await running;
     expect((await countIssues(t.deps.db, couponId)).rows).toBe(2);
-    const dead = await t.deps.redis.xrange(t.deps.keys.deadLetter, '-', '+');
-    const mine = dead.filter(([, f]) => f[f.indexOf('couponId') + 1] === String(couponId));
-    expect(mine).toHaveLength(1);
-    expect(mine[0]![1].join(' ')).toContain('malformed');
-    await t.deps.redis.del(t.deps.keys.deadLetter);
+    const failed = await failuresOf(t.deps, couponId);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ userId: null, reservedAt: null, kind: 'MALFORMED_ENTRY', state: 'FAILED', entryFields: ['u', 'not-a-user', 't', 'x'] });
+    expect(failed[0]!.reason).toContain('malformed');
+    expect(failed[0]!.unitRelease).toContain('no unit');
+    expect(consumer.stats.deadLettered).toBe(1);
   });
 
-  it('refuses, through MySQL\'s CHECK, entries beyond the total that bypassed the script; dead-letters only those', async () => {
+  it('refuses, through MySQL\'s CHECK, entries beyond the total that bypassed the script; records only those as failed', async () => {
     const couponId = await insertTestCoupon(t.deps, { total: 2 });
     const coupon = { id: couponId, issueMode: null, totalQuantity: 2, dateIssueStart: new Date(0), dateIssueEnd: new Date(Date.now() + 60_000) };
     await publishCouponRules(t.deps, coupon);
@@ -158,8 +159,11 @@ describe('entries that can never be persisted', () => {
     consumer.stop();
     await running;
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 2, distinctUsers: 2, issuedQuantity: 2, totalQuantity: 2 });
-    expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(1);
-    await t.deps.redis.del(t.deps.keys.deadLetter);
+    const failed = await failuresOf(t.deps, couponId);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ kind: 'REFUSED_BY_DATABASE', attempts: 2, state: 'FAILED' });
+    // The script never reserved it, so there was no unit in the users hash to release.
+    expect(failed[0]!.unitRelease).toContain('not held');
   });
 });
 
@@ -173,7 +177,7 @@ describe('MySQL refusing for reasons of its own (not the data)', () => {
     const running = consumer.run();
     try {
       await new Promise((r) => setTimeout(r, 1500)); // several retries' worth
-      expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
+      expect(await failuresOf(t.deps, couponId)).toEqual([]);
       expect(await t.deps.redis.xlen(t.deps.keys.stream(couponId))).toBe(20);
     } finally {
       await t.deps.db.query('RENAME TABLE coupon_issues_away TO coupon_issues');
@@ -182,7 +186,7 @@ describe('MySQL refusing for reasons of its own (not the data)', () => {
     consumer.stop();
     await running;
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 20, distinctUsers: 20, issuedQuantity: 20, totalQuantity: 20 });
-    expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
+    expect(await failuresOf(t.deps, couponId)).toEqual([]);
   });
 });
 

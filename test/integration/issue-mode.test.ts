@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/entry-points/api/app.js';
-import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
 import { createCoupon } from '../../src/domain/coupon.service.js';
 import { STRATEGY_NAMES } from '../../src/config.js';
 import { createStrategy } from '../../src/sync-issue/index.js';
-import { waitForDrain } from '../helpers/drain.js';
+import { drainWithConsumer } from '../helpers/drain.js';
 import { fireIssues } from '../../src/harness/flood.js';
-import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
+import { createTestEnv, failuresOf, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;
 beforeAll(async () => { t = await createTestEnv(); });
@@ -25,11 +24,7 @@ async function withApp<T>(strategy: (typeof STRATEGY_NAMES)[number], fn: (app: F
 }
 
 async function drain(couponId: number): Promise<void> {
-  const consumer = new PersistConsumer(t.deps, { name: 'mode', batchSize: 500, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
-  const running = consumer.run();
-  await waitForDrain(t.deps, couponId);
-  consumer.stop();
-  await running;
+  await drainWithConsumer(t.deps, couponId, { name: 'mode' });
 }
 
 const post = (app: FastifyInstance, path: string, userId: number, couponId: number) =>
@@ -59,7 +54,7 @@ describe.each(STRATEGY_NAMES.filter((s) => s !== 'none'))('a coupon is issued th
     await bindThenCross(couponId, '/v1/issue-async', 202);
     await drain(couponId);
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 1, distinctUsers: 1, issuedQuantity: 1, totalQuantity: 1 });
-    expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
+    expect(await failuresOf(t.deps, couponId)).toEqual([]);
   });
 
   it.each([0, 1])('under a mixed flood of both paths, every 200 and every 202 is persisted and nothing is over-issued (round %i)', async () => {
@@ -85,6 +80,6 @@ describe.each(STRATEGY_NAMES.filter((s) => s !== 'none'))('a coupon is issued th
     expect(Math.min(outcomes['200'] ?? 0, outcomes['202'] ?? 0)).toBe(0); // one path won the coupon
     expect(Object.keys(outcomes).every((k) => ['200', '202', '409 COUPON_ISSUE_MODE_MISMATCH', '409 INVALID_COUPON_ISSUE_QUANTITY'].includes(k))).toBe(true);
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 50, distinctUsers: 50, issuedQuantity: 50, totalQuantity: 50 });
-    expect(await t.deps.redis.xlen(t.deps.keys.deadLetter)).toBe(0);
+    expect(await failuresOf(t.deps, couponId)).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
 import { createReserver } from '../../src/async-issue/reserver.js';
 import { ReserveCode } from '../../src/adapters/redis/scripts.js';
 import { ErrorCode } from '../../src/errors.js';
-import { waitUntil } from '../helpers/drain.js';
+import { soldOutWithCachedWinners } from '../helpers/sold-out.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;
@@ -22,7 +22,7 @@ async function redisCoupon(total: number | null): Promise<number> {
   return id;
 }
 const reserveAt = (couponId: number, userId: number, at: number) =>
-  t.deps.scripts.issueReserve(couponId, userId, at).then((outcome) => ReserveCode[outcome]);
+  t.deps.scripts.issueReserve(couponId, userId, at).then((r) => ReserveCode[r.outcome]);
 const inside = start.getTime() + 1000;
 
 describe('issue-reserve.lua', () => {
@@ -102,12 +102,7 @@ describe('reserver (hot path)', () => {
   });
 
   it('drops its cached winners once a repair changed them, even when the count is back where it was', async () => {
-    const couponId = await insertTestCoupon(t.deps, { total: 2 });
-    const first = createReserver(t.deps);
-    await first.reserve(couponId, 1);
-    await first.reserve(couponId, 2);
-    // Sold out: the first refusal snapshots the winners; once two refusals are one shared object, it is in use.
-    await waitUntil('winners snapshot in use', async () => (await first.decide(couponId, 3)) === (await first.decide(couponId, 4)));
+    const { couponId, reserver: first } = await soldOutWithCachedWinners(t.deps);
     // User 2's entry was dead-lettered (acknowledged and deleted, never persisted): repair frees the slot...
     const entries = await t.deps.redis.xrange(t.deps.keys.stream(couponId), '-', '+');
     const entryOf2 = entries.find(([, f]) => f[f.indexOf('u') + 1] === '2')!;

@@ -4,8 +4,8 @@ import { buildApp } from '../../src/entry-points/api/app.js';
 import { loadConfig } from '../../src/config.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
 import { createDeps, type Deps } from '../../src/deps.js';
-import { createReserver } from '../../src/async-issue/reserver.js';
 import { waitUntil } from '../helpers/drain.js';
+import { soldOutWithCachedWinners } from '../helpers/sold-out.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
@@ -75,12 +75,7 @@ describe('the async path', () => {
   });
 
   it('answers a sold-out coupon from the winners it cached, even with Redis out of reach', async () => {
-    const couponId = await insertTestCoupon(t.deps, { total: 2 });
-    const reserver = createReserver(deps);
-    await reserver.reserve(couponId, 1);
-    await reserver.reserve(couponId, 2);
-    // The first refusal snapshots the winners; once two refusals are one shared object, it is in use.
-    await waitUntil('winners snapshot in use', async () => (await reserver.decide(couponId, 3)) === (await reserver.decide(couponId, 4)), 10_000);
+    const { couponId, reserver } = await soldOutWithCachedWinners(t.deps, deps);
     await redisProxy.cut();
     try {
       expect(await reserver.decide(couponId, 5)).toMatchObject({ code: 'INVALID_COUPON_ISSUE_QUANTITY' });

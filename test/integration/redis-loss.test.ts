@@ -102,6 +102,34 @@ describe('Redis emptied (FLUSHALL) after the event sold out', () => {
   });
 });
 
+describe('Redis emptied before the consumer wrote anything', () => {
+  it('coupon reconcile counts the accepted reservations lost (from the count the API flushed to MySQL); --repair says so once', async () => {
+    const couponId = await insertTestCoupon(t.deps, { total: TOTAL });
+    const app = await buildApp(deps);
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      expect((await fireIssues([url], '/v1/issue-async', floodBodies(couponId, 300, 100))).outcomes['202']).toBe(TOTAL);
+    } finally {
+      await app.close(); // flushes its count of reservations held
+    }
+    await deps.redis.flushall();
+
+    const report = spawnCli(['reconcile', String(couponId), '--json'], env);
+    expect(await report.exited).toBe(1);
+    expect(JSON.parse(report.output())).toMatchObject({
+      inAgreement: false, mysqlRows: 0,
+      loss: { reservedSeen: TOTAL, heldNow: 0, mysqlRows: 0, reservationsLost: TOTAL, streamEntriesLost: TOTAL },
+    });
+    const repair = spawnCli(['reconcile', String(couponId), '--repair'], env);
+    expect(await repair.exited).toBe(0);
+    expect(repair.output()).toContain(`accepted reservations lost by redis: ${TOTAL}, stream entries lost: ${TOTAL}`);
+    // Told once: the count starts again from what Redis holds after the repair.
+    const after = spawnCli(['reconcile', String(couponId), '--json'], env);
+    expect(await after.exited).toBe(0);
+    expect(JSON.parse(after.output())).toMatchObject({ inAgreement: true, loss: { reservationsLost: 0, streamEntriesLost: 0 } });
+  });
+});
+
 describe('coupon reconcile on a coupon of the sync path', () => {
   it('compares nothing with Redis, and --repair recounts a drifted issued_quantity', async () => {
     const couponId = await insertTestCoupon(t.deps, { total: 5 });

@@ -56,6 +56,42 @@ export const MIGRATIONS: readonly Migration[] = [
       `UPDATE coupons SET issue_mode = 'SYNC' WHERE issue_mode IS NULL AND issued_quantity > 0`,
     ],
   },
+  {
+    version: 3,
+    name: 'coupon_issue_failures (async issues given up, kept where they cannot vanish) and coupon_reservation_marks',
+    statements: [
+      // One row per stream entry given up: a replay of the same entry records nothing new (unique key).
+      // user_id and reserved_at are NULL only for an entry too malformed to name them.
+      `CREATE TABLE coupon_issue_failures (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+        coupon_id BIGINT UNSIGNED NOT NULL,
+        user_id BIGINT UNSIGNED NULL,
+        reserved_at DATETIME(3) NULL,
+        entry_id VARCHAR(64) NOT NULL,
+        entry_fields VARCHAR(2048) NOT NULL,
+        kind VARCHAR(32) NOT NULL,
+        reason VARCHAR(1024) NOT NULL,
+        attempts INT UNSIGNED NOT NULL,
+        state VARCHAR(10) NOT NULL,
+        unit_release VARCHAR(255) NULL,
+        failed_at DATETIME(3) NOT NULL,
+        retried_at DATETIME(3) NULL,
+        PRIMARY KEY (id),
+        UNIQUE KEY uk_coupon_issue_failures_entry (coupon_id, entry_id),
+        KEY idx_coupon_issue_failures_user (coupon_id, user_id),
+        KEY idx_coupon_issue_failures_state (state, coupon_id),
+        CONSTRAINT chk_coupon_issue_failures_state CHECK (state IN ('FAILED', 'REQUEUED', 'SUPERSEDED'))
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      // The most reservations each coupon's users hash was seen holding, flushed by the API off the hot
+      // path: after Redis lost data, the rebuild compares it with MySQL to say how many were lost.
+      `CREATE TABLE coupon_reservation_marks (
+        coupon_id BIGINT UNSIGNED NOT NULL,
+        reserved_seen INT UNSIGNED NOT NULL,
+        seen_at DATETIME(3) NOT NULL,
+        PRIMARY KEY (coupon_id)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    ],
+  },
 ];
 
 export interface MigrateResult {

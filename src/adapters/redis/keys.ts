@@ -18,8 +18,6 @@ export function createKeys(prefix: string) {
     rebuildLock: (id: number) => `${coupon(id)}:rebuild-lock`,
     /** Set of coupon ids whose stream the consumers read. */
     activeCoupons: `${prefix}active-coupons`,
-    /** Stream of entries the consumer could not persist, with the reason. */
-    deadLetter: `${prefix}dead-letter`,
   } as const;
 }
 

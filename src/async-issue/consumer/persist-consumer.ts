@@ -3,7 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isDataError } from '../../adapters/mysql/mysql-errors.js';
 import { isStorageUnavailable } from '../../adapters/unavailable.js';
 import type { Deps } from '../../deps.js';
+import { FailureKind } from '../../domain/issue-failure.js';
 import { readRedisRules } from '../coupon-mirror.js';
+import { giveUpEntry } from '../failures/give-up.js';
 import { isMalformed, type ReservationEntry } from '../stream/reservation-entry.js';
 import { ReservationStreams, type StreamEntry } from '../stream/reservation-streams.js';
 import { ActiveCoupons } from './active-coupons.js';
@@ -15,9 +17,9 @@ export interface ConsumerOptions {
   readonly batchSize: number;
   /** An entry unacknowledged this long is taken over from its (presumed dead) consumer. */
   readonly claimIdleMs: number;
-  /** A data error (MySQL refusing the values) retried this many times isolates the batch entry by entry; failures go to the dead-letter stream. */
+  /** A data error (MySQL refusing the values) retried this many times isolates the batch entry by entry; failures are recorded in MySQL. */
   readonly maxAttempts: number;
-  /** An entry delivered this many times (its consumers kept dying on it) is dead-lettered without another try. */
+  /** An entry delivered this many times (its consumers kept dying on it) is given up without another try. */
   readonly maxDeliveries: number;
   /** How often finished coupons are dropped from the polling list (default 30 s). */
   readonly pruneEveryMs?: number;
@@ -37,7 +39,8 @@ export interface ConsumerStats {
  * Drains the coupons' reservation streams into MySQL through a consumer group. An entry is
  * acknowledged (and deleted) only after its batch committed, so a crash replays at most the batch
  * in hand, and the unique key makes a replay harmless. MySQL being away is waited out, never
- * dead-lettered; an entry that keeps failing for its own sake is parked in the dead-letter stream.
+ * dead-lettered; an entry that keeps failing for its own sake is recorded as a failed issue in MySQL
+ * (its user reads FAILED) and its unit released in Redis.
  */
 export class PersistConsumer {
   readonly stats: ConsumerStats = { persisted: 0, duplicatesSkipped: 0, deadLettered: 0, batches: 0, reclaimed: 0 };
@@ -58,7 +61,7 @@ export class PersistConsumer {
       this.streams,
       { consumer: opts.name, batchSize: opts.batchSize, claimIdleMs: opts.claimIdleMs, maxDeliveries: opts.maxDeliveries },
       (entries) => this.handle(entries),
-      (entry, reason) => this.deadLetter(entry, reason),
+      (entry, reason, deliveries) => this.deadLetter(entry, FailureKind.REDELIVERED_TOO_OFTEN, reason, deliveries),
     );
   }
 
@@ -134,7 +137,7 @@ export class PersistConsumer {
   private async handle(all: readonly StreamEntry[]): Promise<void> {
     const entries: ReservationEntry[] = [];
     for (const e of all) {
-      if (isMalformed(e)) await this.deadLetter(e, e.reason);
+      if (isMalformed(e)) await this.deadLetter(e, FailureKind.MALFORMED_ENTRY, e.reason, 0);
       else entries.push(e);
     }
     if (entries.length === 0) return;
@@ -167,7 +170,7 @@ export class PersistConsumer {
         }
         this.deps.log.error({ err: (err as Error).message, entries: entries.length }, 'batch keeps failing; isolating its entries');
         if (entries.length === 1) {
-          await this.deadLetter(entries[0]!, (err as Error).message);
+          await this.deadLetter(entries[0]!, FailureKind.REFUSED_BY_DATABASE, (err as Error).message, attempt);
           return;
         }
         for (const e of entries) await this.handle([e]);
@@ -190,9 +193,10 @@ export class PersistConsumer {
     this.acks.add(ack);
   }
 
-  private async deadLetter(entry: StreamEntry, reason: string): Promise<void> {
-    await this.streams.deadLetter(entry, reason);
+  private async deadLetter(entry: StreamEntry, kind: FailureKind, reason: string, attempts: number): Promise<void> {
+    const outcome = await giveUpEntry(this.deps, this.streams, { entry, kind, reason, attempts });
+    if (outcome === 'ALREADY_ISSUED') return; // a replay of an entry MySQL holds: acknowledged, nothing failed
     this.stats.deadLettered++;
-    this.deps.log.error({ couponId: entry.couponId, entryId: entry.id, reason }, 'entry dead-lettered');
+    this.deps.log.error({ couponId: entry.couponId, entryId: entry.id, kind, reason }, 'entry given up: recorded as a failed issue in mysql');
   }
 }

@@ -18,7 +18,7 @@ export class Reclaimer {
     private readonly streams: ReservationStreams,
     private readonly opts: ReclaimOptions,
     private readonly handle: (entries: StreamEntry[]) => Promise<void>,
-    private readonly giveUp: (entry: StreamEntry, reason: string) => Promise<void>,
+    private readonly giveUp: (entry: StreamEntry, reason: string, deliveries: number) => Promise<void>,
   ) {}
 
   /** Reclaims one coupon's idle entries; returns how many it took over. */
@@ -33,7 +33,8 @@ export class Reclaimer {
       const deliveries = await this.streams.deliveryCounts(couponId, page.entries[0]!.id, page.entries.at(-1)!.id, this.opts.batchSize);
       const rest: StreamEntry[] = [];
       for (const e of page.entries) {
-        if ((deliveries.get(e.id) ?? 0) > this.opts.maxDeliveries) await this.giveUp(e, `delivered more than ${this.opts.maxDeliveries} times`);
+        const delivered = deliveries.get(e.id) ?? 0;
+        if (delivered > this.opts.maxDeliveries) await this.giveUp(e, `delivered more than ${this.opts.maxDeliveries} times`, delivered);
         else rest.push(e);
       }
       if (rest.length) await this.handle(rest);

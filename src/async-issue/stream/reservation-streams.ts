@@ -1,7 +1,7 @@
 import type { Redis } from '../../adapters/redis/client.js';
 import { CONSUMER_GROUP, type Keys } from '../../adapters/redis/keys.js';
 import type { Scripts } from '../../adapters/redis/scripts.js';
-import { entryFields, entryUserId, parseEntry, type MalformedEntry, type ReservationEntry } from './reservation-entry.js';
+import { entryUserId, parseEntry, type MalformedEntry, type ReservationEntry } from './reservation-entry.js';
 
 export type StreamEntry = ReservationEntry | MalformedEntry;
 
@@ -23,7 +23,7 @@ function emptyWhenNoGroup<T>(empty: T): (err: Error) => T {
 
 /**
  * Every stream command of the async path, typed: the coupons' reservation streams read through one
- * consumer group, the set of coupons that have one, and the dead-letter stream.
+ * consumer group, and the set of coupons that have one.
  */
 export class ReservationStreams {
   constructor(private readonly client: StreamClient) {}
@@ -61,14 +61,6 @@ export class ReservationStreams {
   /** Acknowledges and deletes: the stream then holds only what is unread or in a consumer's hands. */
   async acknowledge(couponId: number, entryIds: readonly string[]): Promise<void> {
     await this.client.scripts.ackEntries(couponId, entryIds);
-  }
-
-  /** Records an entry given up, with the reason, in the dead-letter stream, then acknowledges it. */
-  async deadLetter(entry: StreamEntry, reason: string): Promise<void> {
-    await this.redis.xadd(this.keys.deadLetter, 'MAXLEN', '~', 100_000, '*',
-      'couponId', String(entry.couponId), 'entryId', entry.id, 'fields', JSON.stringify(entryFields(entry)),
-      'reason', reason, 'at', new Date().toISOString());
-    await this.acknowledge(entry.couponId, [entry.id]);
   }
 
   /** Users whose entries wait in the stream, unread or unacknowledged (acknowledged ones are deleted). */

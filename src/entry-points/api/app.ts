@@ -22,7 +22,9 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
   const strategy = opts.strategy ?? createStrategy(deps.config.issueStrategy, deps);
   registerHealthRoutes(app, deps);
   registerCouponRoutes(app, { db: deps.db, now: deps.now, log: deps.log, reservations: reservationsOf(deps) }, deps.config.adminToken);
+  const reserver = createReserver(deps);
+  app.addHook('onClose', () => reserver.close());
   const metrics = opts.metrics ?? (deps.config.metricsEnabled ? createMetrics() : undefined);
-  registerIssueRoutes(app, strategy, createReserver(deps), metrics && registerMetrics(app, deps, metrics));
+  registerIssueRoutes(app, strategy, reserver, metrics && registerMetrics(app, deps, metrics));
   return app;
 }

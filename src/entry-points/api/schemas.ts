@@ -55,6 +55,8 @@ export const IssueStatusResponse = Type.Object({
   userId: Type.Integer(),
   status: Type.String(),
   dateIssued: Type.String(),
+  /** FAILED only: why the consumer gave the issue up (REFUSED_BY_DATABASE, MALFORMED_ENTRY, REDELIVERED_TOO_OFTEN). */
+  reason: Type.Optional(Type.String()),
 });
 
 export const CouponPageResponse = Type.Object({

@@ -6,9 +6,10 @@ import { benchCommand } from './bench-command.js';
 import { demoCommand } from './demo-command.js';
 import { positiveInt } from './options.js';
 import { startConsumer } from '../consumer/start-consumer.js';
-import { createDeps } from '../../deps.js';
 import { reconcileCoupon, type Reconciliation } from '../../async-issue/reconcile.js';
 import { createMetrics } from '../../metrics/metrics.js';
+import { withDeps } from './command-helpers.js';
+import { failuresCommand } from './failures-command.js';
 import { onShutdownSignal } from './shutdown.js';
 
 /** Bad configuration is the operator's to fix: one line, exit code 2. */
@@ -81,6 +82,14 @@ function printReconciliation(r: Reconciliation, asJson: boolean): void {
   console.log(`  rules in redis: ${r.rulesInRedis}`);
   console.log(`  reserved but not persisted: ${list(r.reservedNotPersisted)}`);
   console.log(`  persisted but not reserved: ${list(r.persistedNotReserved)}`);
+  const loss = r.loss;
+  if (loss?.reservedSeen == null) {
+    console.log('  accepted reservations lost by redis: unknown (no count of reservations was recorded before)');
+  } else {
+    console.log(`  accepted reservations lost by redis: ${loss.reservationsLost}, stream entries lost: ${loss.streamEntriesLost}`
+      + ` (the users hash held ${loss.reservedSeen} at ${loss.seenAt?.toISOString()}${loss.releasedSince ? `, ${loss.releasedSince} released by failed issues since` : ''};`
+      + ` held now: ${loss.heldNow}, persisted: ${loss.mysqlRows}, queued and not persisted: ${loss.queuedNotPersisted})`);
+  }
 }
 
 program.command('reconcile')
@@ -89,16 +98,15 @@ program.command('reconcile')
   .option('--repair', 'rewrite Redis from MySQL, the source of truth')
   .option('--json', 'print one JSON object')
   .action(async (couponId: number, opts: { repair?: boolean; json?: boolean }) => {
-    const deps = createDeps(configOrExit(), 'coupon-reconcile');
-    try {
+    await withDeps(configOrExit(), 'coupon-reconcile', async (deps) => {
       const r = await reconcileCoupon(deps, couponId, { repair: opts.repair === true });
       printReconciliation(r, opts.json === true);
       // Differences left in place are an exit code scripts can act on.
       process.exitCode = r.inAgreement || r.repaired ? 0 : 1;
-    } finally {
-      await deps.close();
-    }
+    });
   });
+
+program.addCommand(failuresCommand(configOrExit));
 
 // bench and demo load their heavy parts (and the development dependencies) only when run.
 program.addCommand(benchCommand(configOrExit));
@@ -106,5 +114,6 @@ program.addCommand(demoCommand(configOrExit));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`coupon: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  // A configuration the service cannot run under (REQUIRE_DURABLE_REDIS unmet) is the operator's to fix, like a bad variable.
+  process.exit(err instanceof ConfigError ? 2 : 1);
 });

@@ -10,7 +10,8 @@
   ARGV[1]  userId
   ARGV[2]  now (epoch ms, the API's clock)
 
-  Returns   1 reserved and queued
+  Returns  >0 reserved and queued: the units now held (HLEN), which the API notes so that a later
+              rebuild can tell how many reservations Redis lost
            -1 not loaded: no rules in Redis (unknown coupon, or Redis lost its data)
            -2 outside the issue window (start inclusive, end exclusive)
            -3 duplicated: this user already holds a unit
@@ -34,4 +35,4 @@ if total >= 0 and redis.call('HLEN', KEYS[2]) >= total then
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('XADD', KEYS[3], '*', 'u', ARGV[1], 't', ARGV[2])
-return 1
+return redis.call('HLEN', KEYS[2])

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ping } from '../../../adapters/mysql/pool.js';
 import type { Deps } from '../../../deps.js';
+import { persistenceMonitor, survivesAtLeast, type RedisPersistence } from '../../../adapters/redis/persistence.js';
 
 const TIMEOUT_MS = 1000;
 
@@ -19,10 +20,24 @@ async function check(probe: () => Promise<unknown>): Promise<'UP' | 'DOWN'> {
   }
 }
 
+type PersistenceReport = Pick<RedisPersistence, 'appendonly' | 'appendfsync' | 'survives'>;
+const UNKNOWN: PersistenceReport = { appendonly: null, appendfsync: null, survives: 'unknown' };
+
+/** What a 202 survives now (settings can change at run time); unknown while Redis does not answer. */
+async function redisPersistence(monitor: ReturnType<typeof persistenceMonitor>): Promise<PersistenceReport> {
+  const p = await monitor.read().catch(() => null);
+  return p ? { appendonly: p.appendonly, appendfsync: p.appendfsync, survives: p.survives } : UNKNOWN;
+}
+
 export function registerHealthRoutes(app: FastifyInstance, deps: Deps): void {
+  const monitor = persistenceMonitor(deps.redis);
+  const required = deps.config.requireDurableRedis;
   app.get('/health', async (_req, reply) => {
     const [mysql, redis] = await Promise.all([check(() => ping(deps.db)), check(() => deps.redis.ping())]);
-    const up = mysql === 'UP' && redis === 'UP';
-    return reply.status(up ? 200 : 503).send({ status: up ? 'UP' : 'DOWN', mysql, redis });
+    const persistence = redis === 'UP' ? await redisPersistence(monitor) : UNKNOWN;
+    // Under REQUIRE_DURABLE_REDIS a Redis reconfigured below the requirement takes the API out of rotation.
+    const durable = required === null || survivesAtLeast(persistence.survives, required);
+    const up = mysql === 'UP' && redis === 'UP' && durable;
+    return reply.status(up ? 200 : 503).send({ status: up ? 'UP' : 'DOWN', mysql, redis, redisPersistence: persistence });
   });
 }
