@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
 import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
-import { waitForDrain, waitUntil } from '../helpers/drain.js';
+import { drainWithConsumer, waitUntil } from '../helpers/drain.js';
 import { countOutcomes, floodWhile, type IssueRequestBody, type TimedAnswer } from '../../src/harness/flood.js';
 import { startHttpProcess, type ServiceProcess } from '../../src/harness/service-processes.js';
 import { useTestApp } from '../helpers/test-app.js';
@@ -34,11 +33,7 @@ const adminCall = async (method: 'PATCH' | 'POST', path: string, body?: unknown)
 };
 
 async function drain(couponId: number): Promise<void> {
-  const consumer = new PersistConsumer(ctx.t.deps, { name: `drain-${couponId}`, batchSize: 500, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
-  const running = consumer.run();
-  await waitForDrain(ctx.t.deps, couponId);
-  consumer.stop();
-  await running;
+  await drainWithConsumer(ctx.t.deps, couponId, { name: `drain-${couponId}`, batchSize: 500, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
 }
 
 /** After the drain, MySQL holds exactly `n` issues and its count and total agree; the async path's Redis agrees too. */

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/entry-points/api/app.js';
-import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
 import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
-import { waitForDrain } from '../helpers/drain.js';
+import { drainWithConsumer } from '../helpers/drain.js';
 import { fireIssues, floodBodies } from '../../src/harness/flood.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
@@ -21,7 +20,6 @@ afterAll(async () => {
   await t?.destroy();
 });
 
-const consumerOpts = { batchSize: 500, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 };
 
 describe('POST /v1/issue-async under a flood', () => {
   it('accepts exactly 1,000 of 10,000 requests from 5,000 users; after the drain MySQL and Redis agree exactly', async () => {
@@ -32,11 +30,7 @@ describe('POST /v1/issue-async under a flood', () => {
     expect(Object.keys(load.outcomes).filter((k) => !allowed.includes(k))).toEqual([]);
     expect(await t.deps.redis.hlen(t.deps.keys.users(couponId))).toBe(1000);
 
-    const consumer = new PersistConsumer(t.deps, { name: 'flood', ...consumerOpts });
-    const running = consumer.run();
-    await waitForDrain(t.deps, couponId);
-    consumer.stop();
-    await running;
+    await drainWithConsumer(t.deps, couponId, { name: 'flood' });
 
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 1000, distinctUsers: 1000, issuedQuantity: 1000, totalQuantity: 1000 });
     const r = await reconcileCoupon(t.deps, couponId);
@@ -55,11 +49,7 @@ describe('POST /v1/issue-async contract', () => {
     const pending = await app.inject({ url: `/v1/coupons/${couponId}/issues/9` });
     expect(pending.json()).toMatchObject({ couponId, userId: 9, status: 'PENDING' });
 
-    const consumer = new PersistConsumer(t.deps, { name: 'status', ...consumerOpts });
-    const running = consumer.run();
-    await waitForDrain(t.deps, couponId);
-    consumer.stop();
-    await running;
+    await drainWithConsumer(t.deps, couponId, { name: 'status' });
     const issued = await app.inject({ url: `/v1/coupons/${couponId}/issues/9` });
     expect(issued.json()).toMatchObject({ couponId, userId: 9, status: 'ISSUED', dateIssued: pending.json().dateIssued });
   });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
 import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
-import { waitForDrain, waitUntil } from '../helpers/drain.js';
+import { drainWithConsumer, waitUntil } from '../helpers/drain.js';
 import { fireIssues, floodBodies } from '../../src/harness/flood.js';
 import { parseSamples, valueOf } from '../helpers/metrics.js';
 import { useTestApp } from '../helpers/test-app.js';
@@ -21,11 +20,7 @@ const watchLines = (couponId: number, level: number) => logLines.filter((l) => l
 async function drainedCoupon(): Promise<number> {
   const couponId = await insertTestCoupon(ctx.t.deps, { total: 50 });
   expect((await fireIssues([ctx.url], '/v1/issue-async', floodBodies(couponId, 80, 0), 16)).outcomes['202']).toBe(50);
-  const consumer = new PersistConsumer(ctx.t.deps, { name: `c${couponId}`, batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
-  const running = consumer.run();
-  await waitForDrain(ctx.t.deps, couponId);
-  consumer.stop();
-  await running;
+  await drainWithConsumer(ctx.t.deps, couponId, { name: `c${couponId}`, batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
   await waitUntil('gap 0 after the drain', async () => (await gapOf(couponId)) === 0);
   return couponId;
 }

@@ -7,7 +7,7 @@ import { CONSUMER_GROUP } from '../../src/adapters/redis/keys.js';
 import { publishCouponRules } from '../../src/async-issue/coupon-mirror.js';
 import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
 import { createReserver } from '../../src/async-issue/reserver.js';
-import { waitForDrain, waitUntil } from '../helpers/drain.js';
+import { drainWithConsumer, waitForDrain, waitUntil } from '../helpers/drain.js';
 import { spawnCli, type ServiceProcess } from '../../src/harness/service-processes.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { createTestEnv, failuresOf, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
@@ -133,11 +133,7 @@ describe('entries that can never be persisted', () => {
     await reserver.reserve(couponId, 1);
     await t.deps.redis.xadd(t.deps.keys.stream(couponId), '*', 'u', 'not-a-user', 't', 'x');
     await reserver.reserve(couponId, 2);
-    const consumer = new PersistConsumer(t.deps, { name: 'poison', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
-    const running = consumer.run();
-    await waitForDrain(t.deps, couponId);
-    consumer.stop();
-    await running;
+    const consumer = await drainWithConsumer(t.deps, couponId, { name: 'poison', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
     expect((await countIssues(t.deps.db, couponId)).rows).toBe(2);
     const failed = await failuresOf(t.deps, couponId);
     expect(failed).toHaveLength(1);
@@ -153,11 +149,7 @@ describe('entries that can never be persisted', () => {
     await publishCouponRules(t.deps, coupon);
     // Three entries for a coupon of two, written around the script (as a bug would).
     for (const u of [1, 2, 3]) await t.deps.redis.xadd(t.deps.keys.stream(couponId), '*', 'u', String(u), 't', String(Date.now()));
-    const consumer = new PersistConsumer(t.deps, { name: 'check', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 2, maxDeliveries: 5 });
-    const running = consumer.run();
-    await waitForDrain(t.deps, couponId);
-    consumer.stop();
-    await running;
+    await drainWithConsumer(t.deps, couponId, { name: 'check', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 2, maxDeliveries: 5 });
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 2, distinctUsers: 2, issuedQuantity: 2, totalQuantity: 2 });
     const failed = await failuresOf(t.deps, couponId);
     expect(failed).toHaveLength(1);

@@ -5,7 +5,7 @@ import { CONSUMER_GROUP } from '../../src/adapters/redis/keys.js';
 import { PersistConsumer, type ConsumerOptions } from '../../src/async-issue/consumer/persist-consumer.js';
 import { buildApp } from '../../src/entry-points/api/app.js';
 import { registerConsumerMetrics } from '../../src/metrics/consumer-metrics.js';
-import { waitForDrain, waitUntil } from '../helpers/drain.js';
+import { drainWithConsumer, waitForDrain, waitUntil } from '../helpers/drain.js';
 import { fireIssues, floodBodies } from '../../src/harness/flood.js';
 import { familyNames, parseSamples, valueOf, type Sample } from '../helpers/metrics.js';
 import { useTestApp } from '../helpers/test-app.js';
@@ -38,11 +38,7 @@ const diff = (after: Record<string, number>, before: Record<string, number>): Re
 const consumerOpts = { batchSize: 200, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 };
 
 async function drainWith(opts: Partial<ConsumerOptions> & { name: string }, couponId: number): Promise<PersistConsumer> {
-  const consumer = new PersistConsumer(ctx.t.deps, { ...consumerOpts, ...opts });
-  const running = consumer.run();
-  await waitForDrain(ctx.t.deps, couponId);
-  consumer.stop();
-  await running;
+  const consumer = await drainWithConsumer(ctx.t.deps, couponId, { ...consumerOpts, ...opts });
   return consumer;
 }
 

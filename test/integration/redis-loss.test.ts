@@ -2,11 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/entry-points/api/app.js';
 import { loadConfig } from '../../src/config.js';
-import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
-import { waitForDrain } from '../helpers/drain.js';
+import { drainWithConsumer } from '../helpers/drain.js';
 import { fireIssues, floodBodies } from '../../src/harness/flood.js';
 import { startRedisServer, type RedisServer } from '../../src/harness/redis-server.js';
 import { spawnCli } from '../../src/harness/service-processes.js';
@@ -43,11 +42,7 @@ async function soldOutAndPersisted(): Promise<number> {
   } finally {
     await app.close();
   }
-  const consumer = new PersistConsumer(deps, { name: 'loss', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
-  const running = consumer.run();
-  await waitForDrain(deps, couponId);
-  consumer.stop();
-  await running;
+  await drainWithConsumer(deps, couponId, { name: 'loss', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 });
   expect((await countIssues(t.deps.db, couponId)).rows).toBe(TOTAL);
   return couponId;
 }
