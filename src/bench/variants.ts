@@ -1,3 +1,5 @@
+import { aofArgs, PERSISTENCE_OFF } from '../harness/redis-server.js';
+
 /**
  * Named presets `coupon bench --variants` runs the strategies under: environment for the API and
  * the consumer children, and the Redis they use. `shared` is REDIS_URL; a private one is a
@@ -13,9 +15,11 @@ export interface BenchVariant {
 
 export const VARIANTS = [
   { name: 'default', apiEnv: {}, consumerEnv: {} },
-  { name: 'redis-persistence-off', apiEnv: {}, consumerEnv: {}, redis: { privateServerArgs: ['--save', '', '--appendonly', 'no'] } },
-  { name: 'redis-aof-always', apiEnv: {}, consumerEnv: {}, redis: { privateServerArgs: ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'] } },
-  { name: 'redis-aof-everysec', apiEnv: {}, consumerEnv: {}, redis: { privateServerArgs: ['--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec'] } },
+  { name: 'redis-persistence-off', apiEnv: {}, consumerEnv: {}, redis: { privateServerArgs: PERSISTENCE_OFF } },
+  { name: 'redis-aof-always', apiEnv: {}, consumerEnv: {}, redis: { privateServerArgs: aofArgs('always') } },
+  { name: 'redis-aof-everysec', apiEnv: {}, consumerEnv: {}, redis: { privateServerArgs: aofArgs('everysec') } },
+  // What recording answers costs: the same run with /metrics, answer counters and the consistency watch off.
+  { name: 'metrics-off', apiEnv: { METRICS_ENABLED: '0' }, consumerEnv: { METRICS_ENABLED: '0' } },
 ] as const satisfies readonly BenchVariant[];
 
 export type VariantName = (typeof VARIANTS)[number]['name'];
