@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { ConfigError } from './config-error.js';
+import { SECURITY_ENV, securityConfig, type SecurityConfig } from './security-config.js';
+
+export { ConfigError };
 
 export const STRATEGY_NAMES = ['mysql-atomic', 'mysql-lock', 'redis-lock', 'process-lock', 'none'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
@@ -21,6 +25,7 @@ const EnvSchema = z.object({
   CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   /** `1` adds POST /bench/noop, the no-I/O ceiling `coupon bench` measures; off in production. */
   BENCH_BASELINE: z.enum(['0', '1', 'true', 'false']).default('0'),
+  ...SECURITY_ENV,
 });
 
 export type Config = Readonly<{
@@ -38,9 +43,9 @@ export type Config = Readonly<{
   consumerBatchSize: number;
   consumerName: string | undefined;
   benchBaseline: boolean;
+  /** Identity, rate limits, connection limits and load shedding (security-config.ts). */
+  security: SecurityConfig;
 }>;
-
-export class ConfigError extends Error {}
 
 /** Reads and validates the environment once; a bad value is a ConfigError with a one-line message. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -71,5 +76,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     consumerBatchSize: e.CONSUMER_BATCH_SIZE,
     consumerName: e.CONSUMER_NAME,
     benchBaseline: e.BENCH_BASELINE === '1' || e.BENCH_BASELINE === 'true',
+    security: securityConfig(e, e.ADMIN_TOKEN),
   });
 }

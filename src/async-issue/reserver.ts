@@ -6,6 +6,7 @@ import {
   CouponNotExistError, CouponSoldOutError, DuplicatedIssueError, IssueModeMismatchError, IssueWindowClosedError, UnavailableError,
   type CouponError,
 } from '../errors.js';
+import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { publishIssueMode, readRedisRules, rebuildCouponState } from './coupon-mirror.js';
 import { RulesCache, type CachedRules } from './rules-cache.js';
 
@@ -20,9 +21,14 @@ export interface Reserver {
    * it was refused (an answer, not a fault: the flood's hot path replies without throwing). Rejects
    * only on faults, such as Redis out of reach.
    */
-  decide(couponId: number, userId: number): Promise<CouponError | null>;
+  decide(couponId: number, userId: number, ip?: string): Promise<CouponError | null>;
   /** decide(), with the refusal thrown. */
-  reserve(couponId: number, userId: number): Promise<void>;
+  reserve(couponId: number, userId: number, ip?: string): Promise<void>;
+}
+
+export interface ReserverOptions {
+  /** Counted inside the reserve script, so the limits cost no extra round trip. */
+  readonly limiter?: RateLimiter;
 }
 
 /** Runs fn once per key at a time; concurrent callers share its promise. */
@@ -42,7 +48,8 @@ function singleFlight<K, T>(): (key: K, fn: () => Promise<T>) => Promise<T> {
  * The async hot path: decided in Redis by one script. MySQL is asked only once per coupon (to bind
  * it to this path), to rebuild a coupon Redis lost, and at most once a second for the largest id.
  */
-export function createReserver(deps: Deps): Reserver {
+export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver {
+  const limiter = opts.limiter?.enabled ? opts.limiter : undefined;
   const cache = new RulesCache(CACHE_TTL_MS, MAX_CACHED_COUPONS);
   const once = singleFlight<string, unknown>();
   let maxCouponId = { value: 0, readStartedAt: 0 };
@@ -120,7 +127,7 @@ export function createReserver(deps: Deps): Reserver {
   };
 
   /** The script's code, or a refusal decided from the cache (same checks, same order). */
-  const decideOnce = async (couponId: number, userId: number, now: Date): Promise<ReserveOutcome | CouponError> => {
+  const decideOnce = async (couponId: number, userId: number, ip: string, now: Date): Promise<ReserveOutcome | CouponError> => {
     const entry = cache.peek(couponId) ?? await cache.get(couponId, (previous) => loadRules(couponId, previous));
     let rules = entry.rules;
     if (rules === null) return new CouponNotExistError(couponId);
@@ -135,18 +142,22 @@ export function createReserver(deps: Deps): Reserver {
       if (bound.issueMode === IssueMode.SYNC) return new IssueModeMismatchError(couponId, IssueMode.SYNC);
       rules = bound;
     }
-    const outcome = await deps.scripts.issueReserve(couponId, userId, now.getTime());
+    // Refusals answered from memory above are not counted: they cost no storage, which the limits guard.
+    const nowMs = now.getTime();
+    const remembered = limiter?.remembered(couponId, userId, ip, nowMs);
+    if (remembered) return remembered;
+    const outcome = await deps.scripts.issueReserve(couponId, userId, nowMs, limiter?.args(ip));
     if (outcome === 'SOLD_OUT') snapshotWinners(rules);
-    return outcome;
+    return limiter?.note(outcome, couponId, userId, ip, nowMs) ?? outcome;
   };
 
-  const decide = async (couponId: number, userId: number): Promise<CouponError | null> => {
+  const decide = async (couponId: number, userId: number, ip = '-'): Promise<CouponError | null> => {
     const now = deps.now();
-    let outcome = await decideOnce(couponId, userId, now);
+    let outcome = await decideOnce(couponId, userId, ip, now);
     if (outcome === 'NOT_LOADED') {
       // Redis lost the coupon since we cached it: rebuild from MySQL, then decide again.
       cache.forget(couponId);
-      outcome = await decideOnce(couponId, userId, now);
+      outcome = await decideOnce(couponId, userId, ip, now);
     }
     if (typeof outcome !== 'string') return outcome;
     switch (outcome) {
@@ -155,13 +166,15 @@ export function createReserver(deps: Deps): Reserver {
       case 'DUPLICATED': return new DuplicatedIssueError(couponId, userId);
       case 'SOLD_OUT': return new CouponSoldOutError(couponId);
       case 'NOT_LOADED': throw new UnavailableError(`coupon ${couponId} is being reloaded into redis, try again`);
+      // Only reached without a limiter, which never asks the script to count.
+      case 'RATE_LIMITED_USER': case 'RATE_LIMITED_IP': throw new Error(`issue-reserve.lua answered ${outcome} with limits off`);
     }
   };
 
   return {
     decide,
-    async reserve(couponId, userId) {
-      const refusal = await decide(couponId, userId);
+    async reserve(couponId, userId, ip) {
+      const refusal = await decide(couponId, userId, ip);
       if (refusal) throw refusal;
     },
   };

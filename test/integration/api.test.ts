@@ -213,7 +213,7 @@ describe('other routes', () => {
   it('GET /health is 200 with both stores up', async () => {
     const res = await app.inject({ url: '/health' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'UP', mysql: 'UP', redis: 'UP' });
+    expect(res.json()).toEqual({ status: 'UP', mysql: 'UP', redis: 'UP', load: 'OK' });
   });
   it('an unknown route is a 404 in our error shape', async () => {
     const res = await app.inject({ url: '/v2/nothing' });

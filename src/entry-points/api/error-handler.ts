@@ -2,19 +2,27 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isStorageUnavailable } from '../../adapters/unavailable.js';
 import { CouponError, ErrorCode } from '../../errors.js';
 
-interface ErrorBody {
+export interface ErrorBody {
   isSuccess: false;
   code: string;
   comment: string;
 }
 
-function body(code: string, comment: string): ErrorBody {
+export function body(code: string, comment: string): ErrorBody {
   return { isSuccess: false, code, comment };
 }
 
 /** Answers a typed refusal; also what a route uses to reply one it holds as a value. */
 export function sendCouponError(reply: FastifyReply, err: CouponError): FastifyReply {
+  if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
   return reply.status(err.status).send(body(err.code, err.message));
+}
+
+/** Fastify's own refusals before routing (a bad percent-encoding, a path parameter over 100 characters), in our body. */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  const comment = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is longer than 100 characters' : 'the URL is not valid';
+  void reply.status(status).send(body(ErrorCode.INVALID_REQUEST, comment));
 }
 
 /** The one place where errors become HTTP answers: typed errors keep their code, the framework's own map to ours. */

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Coupon } from '../../../domain/coupon.js';
 import { createCoupon, getCoupon, getIssueStatus, type CouponServiceDeps } from '../../../domain/coupon.service.js';
 import { InvalidRequestError } from '../../../errors.js';
-import { requireAdmin } from '../auth.js';
+import { adminOnly } from '../auth.js';
+import type { Identity } from '../identity.js';
 import { parseId, parseIsoDate } from '../params.js';
 import { CouponResponse, CreateCouponRequest, IssueStatusResponse } from '../schemas.js';
 
@@ -16,9 +17,9 @@ function toJson(c: Coupon) {
   };
 }
 
-export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDeps, adminToken: string | undefined): void {
+export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDeps, adminToken: string | undefined, identity: Identity): void {
   app.post<{ Body: CreateCouponRequest }>('/v1/coupons', {
-    preHandler: requireAdmin(adminToken),
+    onRequest: adminOnly(adminToken),
     schema: { body: CreateCouponRequest, response: { 201: CouponResponse } },
   }, async (req, reply) => {
     const b = req.body;
@@ -41,9 +42,11 @@ export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDe
   }, async (req) => toJson(await getCoupon(deps, parseId(req.params.couponId, 'couponId'))));
 
   app.get<{ Params: { couponId: string; userId: string } }>('/v1/coupons/:couponId/issues/:userId', {
+    onRequest: identity.onRequest,
     schema: { response: { 200: IssueStatusResponse } },
   }, async (req) => {
-    const s = await getIssueStatus(deps, parseId(req.params.couponId, 'couponId'), parseId(req.params.userId, 'userId'));
+    const couponId = parseId(req.params.couponId, 'couponId');
+    const s = await getIssueStatus(deps, couponId, identity.userFor(req, parseId(req.params.userId, 'userId')));
     return { ...s, dateIssued: s.dateIssued.toISOString() };
   });
 }

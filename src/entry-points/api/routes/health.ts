@@ -19,10 +19,12 @@ async function check(probe: () => Promise<unknown>): Promise<'UP' | 'DOWN'> {
   }
 }
 
-export function registerHealthRoutes(app: FastifyInstance, deps: Deps): void {
+/** `isOverloaded`: the load shedding's verdict; while it holds, the other routes answer 503 at once. */
+export function registerHealthRoutes(app: FastifyInstance, deps: Deps, isOverloaded: () => boolean = () => false): void {
   app.get('/health', async (_req, reply) => {
     const [mysql, redis] = await Promise.all([check(() => ping(deps.db)), check(() => deps.redis.ping())]);
-    const up = mysql === 'UP' && redis === 'UP';
-    return reply.status(up ? 200 : 503).send({ status: up ? 'UP' : 'DOWN', mysql, redis });
+    const load = isOverloaded() ? 'OVERLOADED' : 'OK';
+    const up = mysql === 'UP' && redis === 'UP' && load === 'OK';
+    return reply.status(up ? 200 : 503).send({ status: up ? 'UP' : 'DOWN', mysql, redis, load });
   });
 }
