@@ -7,6 +7,7 @@ import {
   type CouponError,
 } from '../errors.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { AbsentIds } from './absent-ids.js';
 import { publishIssueMode, readRedisRules, rebuildCouponState } from './coupon-mirror.js';
 import { RulesCache, type CachedRules } from './rules-cache.js';
 
@@ -14,6 +15,8 @@ import { RulesCache, type CachedRules } from './rules-cache.js';
 const MAX_CACHED_WINNERS = 100_000;
 const CACHE_TTL_MS = 1000;
 const MAX_CACHED_COUPONS = 10_000;
+const ABSENT_TTL_MS = 10_000;
+const MAX_ABSENT_RANGES = 10_000;
 
 export interface Reserver {
   /**
@@ -76,11 +79,34 @@ export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver
   const mayExist = async (couponId: number, since: number): Promise<boolean> =>
     couponId <= maxCouponId.value || couponId <= (await maxCouponIdSince(since));
 
+  const absent = new AbsentIds(ABSENT_TTL_MS, MAX_ABSENT_RANGES);
+  let neighboursRead: Promise<unknown> | null = null;
+
+  /**
+   * Whether MySQL has this id, below the largest: a miss records its whole empty run, and one lookup
+   * runs at a time per process (the others wait and look in what it learnt), so no pattern of unknown
+   * ids costs a query per request or more than one MySQL connection.
+   */
+  const existsBelowMax = async (couponId: number): Promise<boolean> => {
+    for (;;) {
+      if (absent.has(couponId)) return false;
+      if (!neighboursRead) {
+        const read = repo.findIdNeighbours(deps.db, couponId).then(({ below, atOrAbove }) => {
+          if (atOrAbove !== couponId && atOrAbove !== null) absent.add(below + 1, atOrAbove - 1);
+          return atOrAbove === couponId || atOrAbove === null; // null: above the largest, asked again by mayExist
+        });
+        neighboursRead = read.finally(() => { neighboursRead = null; });
+        return read;
+      }
+      await neighboursRead.catch(() => undefined);
+    }
+  };
+
   const loadRules = async (couponId: number, previous: CachedRules | undefined): Promise<Omit<CachedRules, 'expiresAt'>> => {
     const startedAt = Date.now();
     let rules = await readRedisRules(deps, couponId);
     if (!rules) {
-      if (!(await mayExist(couponId, startedAt))) return { rules: null };
+      if (!(await mayExist(couponId, startedAt)) || !(await existsBelowMax(couponId))) return { rules: null };
       rules = await rebuildCouponState(deps, couponId);
       if (!rules) return { rules: null };
     }
