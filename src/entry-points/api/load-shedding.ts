@@ -4,8 +4,6 @@ import { ErrorCode } from '../../errors.js';
 import type { SecurityConfig } from '../../security-config.js';
 import { body } from './error-handler.js';
 
-/** Pressure is sampled this often, so a request is refused within about this long of the overload. */
-const SAMPLE_INTERVAL_MS = 250;
 const RETRY_AFTER_S = '2';
 const SHED = body(ErrorCode.UNAVAILABLE, 'the server is overloaded; try again shortly');
 
@@ -17,7 +15,9 @@ const SHED = body(ErrorCode.UNAVAILABLE, 'the server is overloaded; try again sh
 export async function registerLoadShedding(app: FastifyInstance, security: SecurityConfig): Promise<() => boolean> {
   if (security.overloadEventLoopDelayMs === 0 && security.overloadHeapUsedBytes === 0) return () => false;
   await app.register(underPressure, {
-    sampleInterval: SAMPLE_INTERVAL_MS,
+    // Sampled once per threshold: a loop held for a whole interval leaves the plugin no sample and
+    // reads as overloaded, which is then true (held at least as long as the threshold).
+    sampleInterval: Math.max(100, security.overloadEventLoopDelayMs || 1000),
     maxEventLoopDelay: security.overloadEventLoopDelayMs,
     maxHeapUsedBytes: security.overloadHeapUsedBytes,
     pressureHandler: (req, reply) => {
