@@ -119,7 +119,8 @@ describe(`fuzzing every endpoint with fast-check (seed ${SEED}, ${RUNS} cases)`,
   it('raw bytes on the wire (request line and headers): never 5xx, always our error body, and the server lives on', async () => {
     const url = await apps.none.listen({ port: 0, host: '127.0.0.1' });
     const port = Number(new URL(url).port);
-    const line = fc.stringMatching(/^[\x00-\xff]{0,60}$/);
+    // Any byte, control characters included: what Node's parser must refuse in our body.
+    const line = fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 60 }).map((bytes) => String.fromCharCode(...bytes));
     await fc.assert(fc.asyncProperty(line, line, async (target, header) => {
       const res = await rawRequest(port, Buffer.from(`GET ${target} HTTP/1.1\r\nHost: x\r\nX-Fuzz: ${header}\r\nConnection: close\r\n\r\n`, 'latin1'));
       expect(res.status).toBeLessThan(500);

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { buildApp } from '../../src/entry-points/api/app.js';
-import { openSocket, postJson, rawRequest, readResponse, type RawResponse } from '../helpers/raw-http.js';
+import { openSocket, rawRequest, readResponse, type RawResponse } from '../helpers/raw-http.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 const TOKEN = 'hardening-admin-token';

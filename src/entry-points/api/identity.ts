@@ -1,5 +1,6 @@
+import { webcrypto } from 'node:crypto';
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { errors as joseErrors, jwtVerify } from 'jose';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { ForbiddenError, InvalidRequestError, UnauthorizedError } from '../../errors.js';
 import type { JwtConfig, SecurityConfig } from '../../security-config.js';
 import { isIdText } from './params.js';
@@ -31,8 +32,17 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
  * request, so the tokens already verified are remembered by their full text (signature included),
  * their time claims checked again on every use.
  */
+/** The key as a WebCrypto key, imported once: given raw bytes, jose imports them again on every verification (half its cost). */
+function importVerifyKey(jwt: JwtConfig): Promise<webcrypto.CryptoKey> {
+  if (jwt.key instanceof Uint8Array) return webcrypto.subtle.importKey('raw', jwt.key, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+  const spki = jwt.key.export({ type: 'spki', format: 'der' });
+  const algorithm = jwt.algorithm === 'ES256' ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  return webcrypto.subtle.importKey('spki', spki, algorithm, false, ['verify']);
+}
+
 export function createTokenVerifier(jwt: JwtConfig): (authorization: string | undefined) => Promise<number> {
   const verified = new Map<string, VerifiedToken>();
+  const key = importVerifyKey(jwt);
   const stillValid = (t: VerifiedToken, now: number) => t.notBefore <= now + CLOCK_TOLERANCE_S && now - CLOCK_TOLERANCE_S < t.expiresAt;
 
   return async (authorization) => {
@@ -45,7 +55,7 @@ export function createTokenVerifier(jwt: JwtConfig): (authorization: string | un
     }
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, jwt.key, {
+      ({ payload } = await jwtVerify(token, await key, {
         algorithms: [jwt.algorithm], issuer: jwt.issuer, audience: jwt.audience, requiredClaims: ['exp', 'sub'], clockTolerance: CLOCK_TOLERANCE_S,
       }));
     } catch (err) {
@@ -61,6 +71,19 @@ export function createTokenVerifier(jwt: JwtConfig): (authorization: string | un
     if (verified.size > MAX_CACHED_TOKENS) verified.delete(verified.keys().next().value!);
     return entry.userId;
   };
+}
+
+/**
+ * An HS256 token for a user, signed with JWT_SECRET (and the configured issuer and audience): for trying
+ * AUTH_MODE=jwt by hand (`coupon token`) and for load tools. Real tokens come from the login service.
+ */
+export async function signUserToken(jwt: JwtConfig, userId: number, ttlSeconds: number): Promise<string> {
+  if (jwt.algorithm !== 'HS256' || !(jwt.key instanceof Uint8Array)) throw new Error('only an HS256 JWT_SECRET can sign tokens here');
+  const token = new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(String(userId)).setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds);
+  if (jwt.issuer !== undefined) token.setIssuer(jwt.issuer);
+  if (jwt.audience !== undefined) token.setAudience(jwt.audience);
+  return token.sign(jwt.key);
 }
 
 export interface Identity {

@@ -12,10 +12,4 @@
            -6 over the address's limit (the user's counter has counted it)
 ]]
 -- @include rate-limit.lua
-if over_limit(KEYS[1], tonumber(ARGV[1])) then
-  return -5
-end
-if over_limit(KEYS[2], tonumber(ARGV[2])) then
-  return -6
-end
-return 0
+return rate_limited(KEYS[1], KEYS[2], ARGV[1], ARGV[2])

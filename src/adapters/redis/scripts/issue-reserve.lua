@@ -29,11 +29,9 @@ if not rules[1] then
   return -1
 end
 -- Counted only once the rules are loaded: a "not loaded" request is asked again after the rebuild.
-if over_limit(KEYS[4], tonumber(ARGV[3])) then
-  return -5
-end
-if over_limit(KEYS[5], tonumber(ARGV[4])) then
-  return -6
+local limited = rate_limited(KEYS[4], KEYS[5], ARGV[3], ARGV[4])
+if limited ~= 0 then
+  return limited
 end
 local now = tonumber(ARGV[2])
 if now < tonumber(rules[2]) or now >= tonumber(rules[3]) then
