@@ -39,6 +39,26 @@ describe('a client that stalls', () => {
     }
   });
 
+  it('with the defaults, a silent socket, half-sent headers and a half-sent body are each cut off with a 408 (within 30 s)', async () => {
+    const { app, port } = await serve();
+    try {
+      const stall = async (bytes: string) => {
+        const s = await openSocket(port);
+        const answer = readResponse(s);
+        s.write(bytes);
+        return answer;
+      };
+      const answers = await Promise.all([
+        stall(''),
+        stall('GET /health HTTP/1.1\r\nHost: x\r\n'),
+        stall('POST /v1/issue HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"userId":'),
+      ]);
+      for (const a of answers) expectOurBody(a, 408);
+    } finally {
+      await app.close();
+    }
+  }, 30_000);
+
   it('by default the server cuts a stalled request within 30 s and checks its connections every second', async () => {
     const { app } = await serve();
     try {

@@ -35,6 +35,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (err.validation) {
       return reply.status(400).send(body(ErrorCode.INVALID_REQUEST, `invalid ${err.validationContext ?? 'request'}: ${err.message}`));
     }
+    // The client left mid-body (a stalled request cut off, a reset): its ECONNRESET is not storage's.
+    if (req.raw.readableAborted) return reply.status(400).send(body(ErrorCode.INVALID_REQUEST, 'the request was aborted'));
     if (isStorageUnavailable(err)) {
       req.log.warn({ err: err.message }, 'storage unavailable');
       return reply.status(503).send(body(ErrorCode.UNAVAILABLE, 'storage is unavailable, try again shortly'));
