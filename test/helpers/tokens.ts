@@ -35,5 +35,5 @@ export function noneToken(sub: string): string {
   return `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ sub, exp: Math.floor(Date.now() / 1000) + 600 })}.`;
 }
 
-/** Same header and claims with a signature by another secret. */
+/** The Authorization header carrying a token. */
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

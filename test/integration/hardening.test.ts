@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { buildApp } from '../../src/entry-points/api/app.js';
+import { waitUntil } from '../helpers/drain.js';
 import { openSocket, rawRequest, readResponse, type RawResponse } from '../helpers/raw-http.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
@@ -77,13 +78,14 @@ describe('the connection cap (MAX_CONNECTIONS)', () => {
   it('answers a connection over the cap 503 in our body, and takes new ones once others close', async () => {
     const { app, port } = await serve({ MAX_CONNECTIONS: '5' });
     try {
+      const connections = () => new Promise<number>((resolve, reject) => app.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
       const held = await Promise.all(Array.from({ length: 5 }, () => openSocket(port)));
-      await sleep(50); // let the server account for them
+      await waitUntil('the server holds the 5 connections', async () => (await connections()) === 5);
       const over = await rawRequest(port, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
       expectOurBody(over, 503, 'UNAVAILABLE');
       expect(over.headers['retry-after']).toBe('1');
       for (const s of held) s.destroy();
-      await sleep(50);
+      await waitUntil('the held connections are closed', async () => (await connections()) === 0);
       expect((await rawRequest(port, 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).status).toBe(200);
     } finally {
       await app.close();
