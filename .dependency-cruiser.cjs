@@ -2,7 +2,7 @@
  * The direction dependencies may run in (README, "Code map"). `npm test` runs this first (pretest),
  * so a back edge fails CI. Type-only imports count: a type import is still a dependency of the design.
  */
-const CORE = '^src/(domain|sync-issue|async-issue|adapters)/';
+const CORE = '^src/(domain|sync-issue|async-issue|rate-limit|adapters)/';
 const TOOLS = '^src/(bench|demo|harness)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */

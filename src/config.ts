@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { ConfigError } from './config-error.js';
+import { SECURITY_ENV, securityConfig, type SecurityConfig } from './security-config.js';
+
+export { ConfigError };
 
 export const STRATEGY_NAMES = ['mysql-atomic', 'mysql-lock', 'redis-lock', 'process-lock', 'none'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
@@ -29,6 +33,7 @@ const EnvSchema = z.object({
   CONSISTENCY_ALERT_AFTER_MS: z.coerce.number().int().min(0).default(30_000),
   /** The API refuses to start unless a 202 survives a Redis crash (`1`), or a power loss too (`power-loss`). */
   REQUIRE_DURABLE_REDIS: z.enum(['0', '1', 'true', 'false', 'power-loss']).default('0'),
+  ...SECURITY_ENV,
 });
 
 export type Config = Readonly<{
@@ -51,9 +56,9 @@ export type Config = Readonly<{
   consistencyAlertAfterMs: number;
   /** What a 202 must survive for the API to start; null: no requirement. */
   requireDurableRedis: 'process-crash' | 'power-loss' | null;
+  /** Identity, rate limits, connection limits and load shedding (security-config.ts). */
+  security: SecurityConfig;
 }>;
-
-export class ConfigError extends Error {}
 
 const isOn = (flag: '0' | '1' | 'true' | 'false'): boolean => flag === '1' || flag === 'true';
 
@@ -91,5 +96,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     consistencyAlertAfterMs: e.CONSISTENCY_ALERT_AFTER_MS,
     requireDurableRedis: e.REQUIRE_DURABLE_REDIS === 'power-loss' ? 'power-loss'
       : e.REQUIRE_DURABLE_REDIS === '1' || e.REQUIRE_DURABLE_REDIS === 'true' ? 'process-crash' : null,
+    security: securityConfig(e, e.ADMIN_TOKEN),
   });
 }

@@ -11,6 +11,10 @@ export const ErrorCode = {
   QUANTITY_BELOW_ISSUED: 'QUANTITY_BELOW_ISSUED',
   INVALID_REQUEST: 'INVALID_REQUEST',
   UNAUTHORIZED: 'UNAUTHORIZED',
+  /** Authenticated, but asking for another user. */
+  FORBIDDEN: 'FORBIDDEN',
+  /** Over RATE_LIMIT_PER_USER or RATE_LIMIT_PER_IP; nothing was reserved or written. */
+  RATE_LIMITED: 'RATE_LIMITED',
   NOT_FOUND: 'NOT_FOUND',
   UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
@@ -20,8 +24,10 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export class CouponError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** Seconds after which trying again makes sense (the Retry-After header), when the refusal is temporary. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, status: number, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, status: number, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     // Below 500 these are answers, not faults: their stack is never read, and capturing it was a
     // measurable share of a flood of refusals (docs/benchmarks.md). 5xx keep theirs for the logs.
     const stackTraceLimit = Error.stackTraceLimit;
@@ -30,6 +36,7 @@ export class CouponError extends Error {
     Error.stackTraceLimit = stackTraceLimit;
     this.code = code;
     this.status = status;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
     this.name = new.target.name;
   }
 }
@@ -84,13 +91,28 @@ export class InvalidRequestError extends CouponError {
 }
 
 export class UnauthorizedError extends CouponError {
-  constructor() {
-    super(ErrorCode.UNAUTHORIZED, 401, 'a valid admin bearer token is required');
+  constructor(message = 'a valid admin bearer token is required') {
+    super(ErrorCode.UNAUTHORIZED, 401, message);
+  }
+}
+
+export class ForbiddenError extends CouponError {
+  constructor(message: string) {
+    super(ErrorCode.FORBIDDEN, 403, message);
+  }
+}
+
+export type RateLimitedBy = 'user' | 'ip';
+
+export class RateLimitedError extends CouponError {
+  constructor(readonly limitedBy: RateLimitedBy) {
+    // Limits count calendar seconds, so the next one is at most a second away.
+    super(ErrorCode.RATE_LIMITED, 429, `too many requests from this ${limitedBy === 'user' ? 'user' : 'address'}; try again in a second`, { retryAfterSeconds: 1 });
   }
 }
 
 export class UnavailableError extends CouponError {
-  constructor(message: string, cause?: unknown) {
-    super(ErrorCode.UNAVAILABLE, 503, message, { cause });
+  constructor(message: string, cause?: unknown, retryAfterSeconds?: number) {
+    super(ErrorCode.UNAVAILABLE, 503, message, { cause, retryAfterSeconds });
   }
 }

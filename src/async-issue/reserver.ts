@@ -6,6 +6,8 @@ import {
   CouponNotExistError, CouponSoldOutError, DuplicatedIssueError, IssueModeMismatchError, IssueWindowClosedError, UnavailableError,
   type CouponError,
 } from '../errors.js';
+import type { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { AbsentIds } from './absent-ids.js';
 import { publishIssueMode, readRedisRules, rebuildCouponState, resyncAfterRestart } from './coupon-mirror.js';
 import { ReservationMarks } from './loss/reservation-marks.js';
 import { watchRedisRestarts } from './loss/restart-watch.js';
@@ -16,6 +18,8 @@ import { RulesCache, type CachedRules } from './rules-cache.js';
 const MAX_CACHED_WINNERS = 100_000;
 const CACHE_TTL_MS = 1000;
 const MAX_CACHED_COUPONS = 10_000;
+const ABSENT_TTL_MS = 10_000;
+const MAX_ABSENT_RANGES = 10_000;
 
 export interface Reserver {
   /**
@@ -23,11 +27,16 @@ export interface Reserver {
    * it was refused (an answer, not a fault: the flood's hot path replies without throwing). Rejects
    * only on faults, such as Redis out of reach.
    */
-  decide(couponId: number, userId: number): Promise<CouponError | null>;
+  decide(couponId: number, userId: number, ip?: string): Promise<CouponError | null>;
   /** decide(), with the refusal thrown. */
-  reserve(couponId: number, userId: number): Promise<void>;
+  reserve(couponId: number, userId: number, ip?: string): Promise<void>;
   /** Flushes the counts of reservations seen to MySQL and stops flushing them. */
   close(): Promise<void>;
+}
+
+export interface ReserverOptions {
+  /** Counted inside the reserve script, so the limits cost no extra round trip. */
+  readonly limiter?: RateLimiter;
 }
 
 /** Runs fn once per key at a time; concurrent callers share its promise. */
@@ -47,7 +56,8 @@ function singleFlight<K, T>(): (key: K, fn: () => Promise<T>) => Promise<T> {
  * The async hot path: decided in Redis by one script. MySQL is asked only once per coupon (to bind
  * it to this path), to rebuild a coupon Redis lost, and at most once a second for the largest id.
  */
-export function createReserver(deps: Deps): Reserver {
+export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver {
+  const limiter = opts.limiter?.enabled ? opts.limiter : undefined;
   const cache = new RulesCache(CACHE_TTL_MS, MAX_CACHED_COUPONS);
   const once = singleFlight<string, unknown>();
   const marks = new ReservationMarks(deps);
@@ -88,11 +98,34 @@ export function createReserver(deps: Deps): Reserver {
   const mayExist = async (couponId: number, since: number): Promise<boolean> =>
     couponId <= maxCouponId.value || couponId <= (await maxCouponIdSince(since));
 
+  const absent = new AbsentIds(ABSENT_TTL_MS, MAX_ABSENT_RANGES);
+  let neighboursRead: Promise<unknown> | null = null;
+
+  /**
+   * Whether MySQL has this id, below the largest: a miss records its whole empty run, and one lookup
+   * runs at a time per process (the others wait and look in what it learnt), so no pattern of unknown
+   * ids costs a query per request or more than one MySQL connection.
+   */
+  const existsBelowMax = async (couponId: number): Promise<boolean> => {
+    for (;;) {
+      if (absent.has(couponId)) return false;
+      if (!neighboursRead) {
+        const read = repo.findIdNeighbours(deps.db, couponId).then(({ below, atOrAbove }) => {
+          if (atOrAbove !== couponId && atOrAbove !== null) absent.add(below + 1, atOrAbove - 1);
+          return atOrAbove === couponId || atOrAbove === null; // null: above the largest, asked again by mayExist
+        });
+        neighboursRead = read.finally(() => { neighboursRead = null; });
+        return read;
+      }
+      await neighboursRead.catch(() => undefined);
+    }
+  };
+
   const loadRules = async (couponId: number, previous: CachedRules | undefined): Promise<Omit<CachedRules, 'expiresAt'>> => {
     const startedAt = Date.now();
     let rules = await readRedisRules(deps, couponId);
     if (!rules) {
-      if (!(await mayExist(couponId, startedAt))) return { rules: null };
+      if (!(await mayExist(couponId, startedAt)) || !(await existsBelowMax(couponId))) return { rules: null };
       rules = await rebuildCouponState(deps, couponId, marks);
       if (!rules) return { rules: null };
     }
@@ -139,7 +172,7 @@ export function createReserver(deps: Deps): Reserver {
   };
 
   /** The script's code, or a refusal decided from the cache (same checks, same order). */
-  const decideOnce = async (couponId: number, userId: number, now: Date): Promise<ReserveOutcome | CouponError> => {
+  const decideOnce = async (couponId: number, userId: number, ip: string, now: Date): Promise<ReserveOutcome | CouponError> => {
     const entry = cache.peek(couponId) ?? await cache.get(couponId, (previous) => loadRules(couponId, previous));
     let rules = entry.rules;
     if (rules === null) return new CouponNotExistError(couponId);
@@ -154,19 +187,23 @@ export function createReserver(deps: Deps): Reserver {
       if (bound.issueMode === IssueMode.SYNC) return new IssueModeMismatchError(couponId, IssueMode.SYNC);
       rules = bound;
     }
-    const { outcome, held } = await deps.scripts.issueReserve(couponId, userId, now.getTime());
+    // Refusals answered from memory above are not counted: they cost no storage, which the limits guard.
+    const nowMs = now.getTime();
+    const remembered = limiter?.remembered(couponId, userId, ip, nowMs);
+    if (remembered) return remembered;
+    const { outcome, held } = await deps.scripts.issueReserve(couponId, userId, nowMs, limiter?.args(ip));
     if (outcome === 'RESERVED') marks.note(couponId, held);
     else if (outcome === 'SOLD_OUT') snapshotWinners(rules);
-    return outcome;
+    return limiter?.note(outcome, couponId, userId, ip, nowMs) ?? outcome;
   };
 
-  const decide = async (couponId: number, userId: number): Promise<CouponError | null> => {
+  const decide = async (couponId: number, userId: number, ip = '-'): Promise<CouponError | null> => {
     const now = deps.now();
-    let outcome = await decideOnce(couponId, userId, now);
+    let outcome = await decideOnce(couponId, userId, ip, now);
     if (outcome === 'NOT_LOADED') {
       // Redis lost the coupon since we cached it: rebuild from MySQL, then decide again.
       cache.forget(couponId);
-      outcome = await decideOnce(couponId, userId, now);
+      outcome = await decideOnce(couponId, userId, ip, now);
     }
     if (typeof outcome !== 'string') return outcome;
     switch (outcome) {
@@ -175,13 +212,15 @@ export function createReserver(deps: Deps): Reserver {
       case 'DUPLICATED': return new DuplicatedIssueError(couponId, userId);
       case 'SOLD_OUT': return new CouponSoldOutError(couponId);
       case 'NOT_LOADED': throw new UnavailableError(`coupon ${couponId} is being reloaded into redis, try again`);
+      // Only reached without a limiter, which never asks the script to count.
+      case 'RATE_LIMITED_USER': case 'RATE_LIMITED_IP': throw new Error(`issue-reserve.lua answered ${outcome} with limits off`);
     }
   };
 
   return {
     decide,
-    async reserve(couponId, userId) {
-      const refusal = await decide(couponId, userId);
+    async reserve(couponId, userId, ip) {
+      const refusal = await decide(couponId, userId, ip);
       if (refusal) throw refusal;
     },
     close() {

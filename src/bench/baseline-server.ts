@@ -10,7 +10,7 @@ import { issueRouteSchema, OK } from '../entry-points/api/routes/issue.js';
 import { BASELINE_PATH } from './scenarios.js';
 
 const config = loadConfig();
-const app = createFastify(pino({ name: 'coupon-bench-baseline', level: config.logLevel }));
+const { app } = await createFastify(pino({ name: 'coupon-bench-baseline', level: config.logLevel }), config.security);
 app.post(BASELINE_PATH, { schema: issueRouteSchema(200) }, async () => OK);
 // The harness waits for /health like it does for the API; here nothing is behind it.
 app.get('/health', async () => ({ status: 'UP' }));

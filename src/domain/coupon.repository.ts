@@ -141,6 +141,16 @@ export async function findMaxCouponId(db: Queryable): Promise<number> {
   return Number(rows[0]?.max_id ?? 0);
 }
 
+/** The nearest coupon ids around `id`: the largest below it (0 if none) and the smallest at or above it (null if none). */
+export async function findIdNeighbours(db: Queryable, id: number): Promise<{ below: number; atOrAbove: number | null }> {
+  const [rows] = await db.execute<RowDataPacket[]>(
+    'SELECT (SELECT COALESCE(MAX(id), 0) FROM coupons WHERE id < ?) AS below, (SELECT MIN(id) FROM coupons WHERE id >= ?) AS at_or_above',
+    [id, id],
+  );
+  const r = rows[0];
+  return { below: Number(r?.below ?? 0), atOrAbove: r?.at_or_above === null || r?.at_or_above === undefined ? null : Number(r.at_or_above) };
+}
+
 /** Takes the row lock until the caller's transaction ends. */
 export async function lockCouponById(db: Queryable, id: number): Promise<Coupon | null> {
   const [rows] = await db.execute<CouponRow[]>('SELECT * FROM coupons WHERE id = ? FOR UPDATE', [id]);

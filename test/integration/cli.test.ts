@@ -9,6 +9,11 @@ describe('coupon CLI', () => {
     [{ PORT: 'eighty' }, 'PORT'],
     [{ ISSUE_STRATEGY: 'optimistic' }, 'ISSUE_STRATEGY'],
     [{ MYSQL_URL: 'http://nope' }, 'MYSQL_URL'],
+    // In real use the admin endpoints must not be open, and a missing or broken key is the operator's to fix.
+    [{ AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32) }, 'ADMIN_TOKEN'],
+    [{ AUTH_MODE: 'jwt', ADMIN_TOKEN: 't' }, 'JWT_SECRET'],
+    [{ AUTH_MODE: 'jwt', ADMIN_TOKEN: 't', JWT_PUBLIC_KEY: '/no/such.pem' }, 'JWT_PUBLIC_KEY'],
+    [{ AUTH_MODE: 'jwt', ADMIN_TOKEN: 't', JWT_SECRET: 'x'.repeat(32), JWT_ALGORITHM: 'none' }, 'JWT_ALGORITHM'],
   ])('exits 2 with a one-line message on bad configuration %j', async (env, name) => {
     const p = spawnCli(['api'], env);
     expect(await p.exited).toBe(2);

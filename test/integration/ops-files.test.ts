@@ -121,14 +121,37 @@ describe('ops/prometheus', () => {
 });
 
 describe('docker-compose.yml', () => {
+  const run = promisify(execFile);
+  // Only PATH from our environment: the file's own defaults decide, not what this shell happens to set.
+  const compose = (args: string[], env: Record<string, string> = { ADMIN_TOKEN: 'x' }) =>
+    run('docker-compose', ['-f', 'docker-compose.yml', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
+
   it('is valid (docker-compose config -q) and mounts the provisioning files', async () => {
-    const run = promisify(execFile);
-    await run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT });
-    const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: ROOT });
+    await compose(['config', '-q']);
+    const { stdout } = await compose(['config']);
     for (const service of ['prometheus:', 'grafana:', 'api:', 'consumer:']) expect(stdout).toContain(`  ${service}`);
     expect(stdout).toMatch(/ops\/prometheus:\/etc\/prometheus:ro/);
     expect(stdout).toMatch(/ops\/grafana\/provisioning:\/etc\/grafana\/provisioning:ro/);
     expect(stdout).toMatch(/ops\/grafana\/dashboards:\/var\/lib\/grafana\/dashboards:ro/);
     expect(stdout).toMatch(/METRICS_PORT: '9464'/);
+  });
+
+  it('refuses to start without ADMIN_TOKEN, saying so', async () => {
+    await expect(compose(['config'], {})).rejects.toThrow(/set ADMIN_TOKEN/);
+  });
+
+  it('publishes MySQL and Redis on 127.0.0.1 only', async () => {
+    const { stdout } = await compose(['config']);
+    for (const port of ['3306', '6379']) {
+      const published = stdout.split('\n').filter((l) => l.includes(`:${port}`) && l.trim().startsWith('-'));
+      expect(published.length, stdout).toBeGreaterThan(0);
+      for (const line of published) expect(line).toContain(`127.0.0.1:${port}:${port}`);
+    }
+  });
+
+  it('runs Redis with appendfsync always and the API requiring it', async () => {
+    const { stdout } = await compose(['config']);
+    expect(stdout).toMatch(/--appendfsync\s*\n?\s*-?\s*always/);
+    expect(stdout).toMatch(/REQUIRE_DURABLE_REDIS: power-loss/);
   });
 });

@@ -180,7 +180,7 @@ interface LossLine { msg: string; couponId: number; reservationsLost: number | n
 /** Waits for the API's account of what the restarted Redis lost (it checks as soon as it reconnects). */
 async function lossTrace(s: Stack, couponId: number, from: number): Promise<LossLine> {
   const find = () => s.logs.slice(from).map((l) => JSON.parse(l) as LossLine).find((l) => l.couponId === couponId && 'reservationsLost' in l);
-  await waitUntil('the API told what Redis lost', async () => find() !== undefined);
+  await waitUntil('the API told what Redis lost', async () => find() !== undefined, 60_000);
   return find()!;
 }
 

@@ -14,6 +14,12 @@ export function createKeys(prefix: string) {
     users: (id: number) => `${coupon(id)}:users`,
     /** Stream of reservations waiting to be written to MySQL. */
     stream: (id: number) => `${coupon(id)}:stream`,
+    /**
+     * Requests of one user (or one client address) on this coupon in one calendar second (epoch
+     * seconds), for the rate limits. In the coupon's slot so that the reserve script counts them.
+     */
+    rateUser: (id: number, userId: number, second: number) => `${coupon(id)}:rate:u:${userId}:${second}`,
+    rateIp: (id: number, ip: string, second: number) => `${coupon(id)}:rate:ip:${ip}:${second}`,
     /** Held while a coupon's Redis state is rebuilt from MySQL. */
     rebuildLock: (id: number) => `${coupon(id)}:rebuild-lock`,
     /** Set of coupon ids whose stream the consumers read. */

@@ -7,7 +7,8 @@ const SCRIPTS_DIR = new URL('./scripts/', import.meta.url);
 
 /** Each script's file and how many of its arguments are keys (the rest are ARGV). */
 const SCRIPTS = {
-  issueReserve: { file: 'issue-reserve.lua', keys: 3 },
+  issueReserve: { file: 'issue-reserve.lua', keys: 5 },
+  checkRateLimits: { file: 'check-rate-limits.lua', keys: 2 },
   loadCoupon: { file: 'load-coupon.lua', keys: 3 },
   ackEntries: { file: 'ack-entries.lua', keys: 1 },
   releaseLock: { file: 'release-lock.lua', keys: 1 },
@@ -19,12 +20,42 @@ const SCRIPTS = {
 type Raw = (...args: (string | number)[]) => Promise<unknown>;
 type RawScripts = Record<keyof typeof SCRIPTS, Raw>;
 
+/** `-- @include NAME.lua` lines are replaced by that file (shared Lua functions, as BullMQ's includes). */
+function readLua(file: string): string {
+  return readFileSync(new URL(file, SCRIPTS_DIR), 'utf8')
+    .replace(/^-- @include ([a-z-]+\.lua)$/gm, (_, included: string) => readFileSync(new URL(included, SCRIPTS_DIR), 'utf8'));
+}
+
+/** rate-limit.lua's codes, shared by the scripts that include it (their headers list the same). */
+export const RateLimitCode = { PASSED: 0, RATE_LIMITED_USER: -5, RATE_LIMITED_IP: -6 } as const;
+export type RateLimitOutcome = keyof typeof RateLimitCode;
+
 /** issue-reserve.lua's return codes, declared once: the script's header lists the same (RESERVED: any count above 0). */
-export const ReserveCode = { RESERVED: 1, NOT_LOADED: -1, OUTSIDE_WINDOW: -2, DUPLICATED: -3, SOLD_OUT: -4 } as const;
+export const ReserveCode = {
+  RESERVED: 1, NOT_LOADED: -1, OUTSIDE_WINDOW: -2, DUPLICATED: -3, SOLD_OUT: -4,
+  RATE_LIMITED_USER: RateLimitCode.RATE_LIMITED_USER, RATE_LIMITED_IP: RateLimitCode.RATE_LIMITED_IP,
+} as const;
 export type ReserveOutcome = keyof typeof ReserveCode;
-const RESERVE_OUTCOMES = new Map<number, ReserveOutcome>(
-  Object.entries(ReserveCode).map(([name, code]) => [code, name as ReserveOutcome]),
-);
+
+function decoder<T extends string>(codes: Record<T, number>, script: string): (reply: unknown) => T {
+  const outcomes = new Map<number, T>(Object.entries<number>(codes).map(([name, code]) => [code, name as T]));
+  return (reply) => {
+    const outcome = outcomes.get(Number(reply));
+    if (outcome === undefined) throw new Error(`${script} returned unknown code ${String(reply)}`);
+    return outcome;
+  };
+}
+const reserveOutcome = decoder(ReserveCode, 'issue-reserve.lua');
+const rateLimitOutcome = decoder(RateLimitCode, 'check-rate-limits.lua');
+
+/** Requests per second allowed on a coupon, per user and per client address (0 = no limit). */
+export interface RateLimitArgs {
+  readonly ip: string;
+  readonly perUser: number;
+  readonly perIp: number;
+}
+
+export const NO_RATE_LIMITS: RateLimitArgs = { ip: '-', perUser: 0, perIp: 0 };
 
 export interface ReserveReply {
   readonly outcome: ReserveOutcome;
@@ -52,10 +83,9 @@ export type ReleaseOutcome = keyof typeof ReleaseCode;
 export const RequeueCode = { QUEUED: 1, NOT_LOADED: -1, SUPERSEDED: -3, SOLD_OUT: -4 } as const;
 export type RequeueOutcome = keyof typeof RequeueCode;
 
-function outcomeOf<K extends string>(codes: Record<K, number>, script: string, code: number): K {
-  for (const [name, c] of Object.entries(codes) as [K, number][]) if (c === code) return name;
-  throw new Error(`${script} returned unknown code ${code}`);
-}
+const updateRulesOutcome = decoder(UpdateRulesCode, 'update-rules.lua');
+const releaseOutcome = decoder(ReleaseCode, 'release-reservation.lua');
+const requeueOutcome = decoder(RequeueCode, 'requeue-reservation.lua');
 
 export interface CouponRulesToLoad {
   readonly couponId: number;
@@ -73,8 +103,10 @@ export interface CouponRulesToLoad {
 
 /** One typed function per Lua script; the scripts themselves say what each does atomically. */
 export interface Scripts {
-  /** Decides one async issue and queues it in the coupon's stream (issue-reserve.lua). */
-  issueReserve(couponId: number, userId: number, nowMs: number): Promise<ReserveReply>;
+  /** Decides one async issue and queues it in the coupon's stream, counted against the limits first (issue-reserve.lua). */
+  issueReserve(couponId: number, userId: number, nowMs: number, limits?: RateLimitArgs): Promise<ReserveReply>;
+  /** Counts one request against the limits (check-rate-limits.lua). */
+  checkRateLimits(couponId: number, userId: number, nowMs: number, limits: RateLimitArgs): Promise<RateLimitOutcome>;
   /** Publishes a coupon's rules and makes sure its stream has the consumer group (load-coupon.lua). */
   loadCoupon(rules: CouponRulesToLoad): Promise<void>;
   /** Acknowledges committed entries and deletes them from the stream; returns how many (ack-entries.lua). */
@@ -96,16 +128,24 @@ export interface Scripts {
 export function createScripts(redis: Redis, keys: Keys): Scripts {
   for (const [name, s] of Object.entries(SCRIPTS)) {
     if (name in redis) continue;
-    redis.defineCommand(name, { numberOfKeys: s.keys, lua: readFileSync(new URL(s.file, SCRIPTS_DIR), 'utf8') });
+    redis.defineCommand(name, { numberOfKeys: s.keys, lua: readLua(s.file) });
   }
   const raw = redis as unknown as RawScripts;
+  // Counters are per calendar second of the API's clock, the clock the issue window is judged by.
+  const rateKeys = (couponId: number, userId: number, nowMs: number, ip: string) => {
+    const second = Math.floor(nowMs / 1000);
+    return [keys.rateUser(couponId, userId, second), keys.rateIp(couponId, ip, second)] as const;
+  };
   return {
-    async issueReserve(couponId, userId, nowMs) {
-      const code = Number(await raw.issueReserve(keys.rules(couponId), keys.users(couponId), keys.stream(couponId), userId, nowMs));
-      if (code > 0) return { outcome: 'RESERVED', held: code };
-      const outcome = RESERVE_OUTCOMES.get(code);
-      if (outcome === undefined) throw new Error(`issue-reserve.lua returned unknown code ${code}`);
-      return { outcome, held: 0 };
+    async issueReserve(couponId, userId, nowMs, limits = NO_RATE_LIMITS) {
+      const reply = Number(await raw.issueReserve(
+        keys.rules(couponId), keys.users(couponId), keys.stream(couponId), ...rateKeys(couponId, userId, nowMs, limits.ip),
+        userId, nowMs, limits.perUser, limits.perIp,
+      ));
+      return reply > 0 ? { outcome: 'RESERVED', held: reply } : { outcome: reserveOutcome(reply), held: 0 };
+    },
+    async checkRateLimits(couponId, userId, nowMs, limits) {
+      return rateLimitOutcome(await raw.checkRateLimits(...rateKeys(couponId, userId, nowMs, limits.ip), limits.perUser, limits.perIp));
     },
     async loadCoupon(r) {
       await raw.loadCoupon(
@@ -124,15 +164,13 @@ export function createScripts(redis: Redis, keys: Keys): Scripts {
       const [code, taken] = (await raw.updateRules(
         keys.rules(t.couponId), keys.users(t.couponId), t.totalQuantity ?? UNLIMITED_TOTAL, t.startMs, t.endMs, epoch,
       )) as [number, number];
-      return { outcome: outcomeOf(UpdateRulesCode, 'update-rules.lua', Number(code)), taken: Number(taken) };
+      return { outcome: updateRulesOutcome(code), taken: Number(taken) };
     },
     async releaseReservation(couponId, userId, reservedAtMs, newEpoch) {
-      const code = Number(await raw.releaseReservation(keys.rules(couponId), keys.users(couponId), userId, reservedAtMs, newEpoch));
-      return outcomeOf(ReleaseCode, 'release-reservation.lua', code);
+      return releaseOutcome(await raw.releaseReservation(keys.rules(couponId), keys.users(couponId), userId, reservedAtMs, newEpoch));
     },
     async requeueReservation(couponId, userId, reservedAtMs) {
-      const code = Number(await raw.requeueReservation(keys.rules(couponId), keys.users(couponId), keys.stream(couponId), userId, reservedAtMs));
-      return outcomeOf(RequeueCode, 'requeue-reservation.lua', code);
+      return requeueOutcome(await raw.requeueReservation(keys.rules(couponId), keys.users(couponId), keys.stream(couponId), userId, reservedAtMs));
     },
   };
 }

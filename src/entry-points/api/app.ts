@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../../deps.js';
 import { reservationsOf } from '../../async-issue/coupon-mirror.js';
 import { createReserver } from '../../async-issue/reserver.js';
+import { RateLimiter } from '../../rate-limit/rate-limiter.js';
 import { createStrategy, type IssueStrategy } from '../../sync-issue/index.js';
 import { createMetrics, type Metrics } from '../../metrics/metrics.js';
 import { createFastify } from './fastify-instance.js';
 import { registerMetrics } from './metrics.js';
+import { createIdentity } from './identity.js';
 import { registerCouponRoutes } from './routes/coupons.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIssueRoutes } from './routes/issue.js';
@@ -18,13 +20,16 @@ export interface AppOptions {
 }
 
 export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<FastifyInstance> {
-  const app = createFastify(deps.log);
+  const security = deps.config.security;
+  const { app, isOverloaded } = await createFastify(deps.log, security);
   const strategy = opts.strategy ?? createStrategy(deps.config.issueStrategy, deps);
-  registerHealthRoutes(app, deps);
-  registerCouponRoutes(app, { db: deps.db, now: deps.now, log: deps.log, reservations: reservationsOf(deps) }, deps.config.adminToken);
-  const reserver = createReserver(deps);
+  const identity = createIdentity(security);
+  const limiter = new RateLimiter(deps.scripts, security.rateLimitPerUser, security.rateLimitPerIp);
+  registerHealthRoutes(app, deps, isOverloaded);
+  registerCouponRoutes(app, { db: deps.db, now: deps.now, log: deps.log, reservations: reservationsOf(deps) }, deps.config.adminToken, identity);
+  const reserver = createReserver(deps, { limiter });
   app.addHook('onClose', () => reserver.close());
   const metrics = opts.metrics ?? (deps.config.metricsEnabled ? createMetrics() : undefined);
-  registerIssueRoutes(app, strategy, reserver, metrics && registerMetrics(app, deps, metrics));
+  registerIssueRoutes(app, { strategy, reserver, identity, limiter, now: deps.now }, metrics && registerMetrics(app, deps, metrics));
   return app;
 }

@@ -9,22 +9,33 @@ declare module 'fastify' {
   }
 }
 
-interface ErrorBody {
+export interface ErrorBody {
   isSuccess: false;
   code: string;
   comment: string;
 }
 
+export function body(code: string, comment: string): ErrorBody {
+  return { isSuccess: false, code, comment };
+}
+
 /** Every error body leaves through here, its code kept on the reply. */
 function sendError(reply: FastifyReply, status: number, code: string, comment: string): FastifyReply {
   reply.errorCode = code;
-  const body: ErrorBody = { isSuccess: false, code, comment };
-  return reply.status(status).send(body);
+  return reply.status(status).send(body(code, comment));
 }
 
 /** Answers a typed refusal; also what a route uses to reply one it holds as a value. */
 export function sendCouponError(reply: FastifyReply, err: CouponError): FastifyReply {
+  if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
   return sendError(reply, err.status, err.code, err.message);
+}
+
+/** Fastify's own refusals before routing (a bad percent-encoding, a path parameter over 100 characters), in our body. */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  const comment = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is longer than 100 characters' : 'the URL is not valid';
+  void sendError(reply, status, ErrorCode.INVALID_REQUEST, comment);
 }
 
 /** The one place where errors become HTTP answers: typed errors keep their code, the framework's own map to ours. */
@@ -38,6 +49,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (err.validation) {
       return sendError(reply, 400, ErrorCode.INVALID_REQUEST, `invalid ${err.validationContext ?? 'request'}: ${err.message}`);
     }
+    // The client left mid-body (a stalled request cut off, a reset): its ECONNRESET is not storage's.
+    if (req.raw.readableAborted) return sendError(reply, 400, ErrorCode.INVALID_REQUEST, 'the request was aborted');
     if (isStorageUnavailable(err)) {
       req.log.warn({ err: err.message }, 'storage unavailable');
       return sendError(reply, 503, ErrorCode.UNAVAILABLE, 'storage is unavailable, try again shortly');

@@ -1,7 +1,12 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../../errors.js';
-import { registerErrorHandling } from './error-handler.js';
+import type { SecurityConfig } from '../../security-config.js';
+import { answerClientError, capConnections } from './client-errors.js';
+import { frameworkErrors, registerErrorHandling } from './error-handler.js';
+import { registerJsonBodyParser } from './json-body.js';
+import { registerLoadShedding } from './load-shedding.js';
 import { REQUEST_ID_HEADER, requestIdGenerator } from './request-id.js';
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -19,12 +24,24 @@ class OneLineRequestLog extends LogController {
   }
 }
 
+const trustHops = (hops: number) => (_address: string, hop: number) => hop < hops;
+
+export interface ConfiguredServer {
+  readonly app: FastifyInstance;
+  /** True while load shedding refuses requests (/health reports it). */
+  readonly isOverloaded: () => boolean;
+}
+
 /**
- * The configured server without routes: what every request pays before its handler (body limit,
- * strict validation, logging, error mapping, the shutdown refusal). The API adds its routes; the
- * bench's no-I/O baseline adds one, so both are measured on the same footing.
+ * The configured server without routes: what every request pays before its handler (timeouts and
+ * connection cap, strict JSON and validation, request ids, logging, error mapping, load shedding,
+ * the shutdown refusal). The API adds its routes; the bench's no-I/O baseline adds one, so both are
+ * measured on the same footing.
  */
-export function createFastify(log: Logger): FastifyInstance {
+export async function createFastify(log: Logger, security: SecurityConfig): Promise<ConfiguredServer> {
+  // Node checks these only every connectionsCheckingInterval: checked each second, a stalled request
+  // is cut off within requestTimeout + 1 s (TRAPS.md).
+  const requestTimeout = security.requestTimeoutMs;
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     logController: new OneLineRequestLog(log.isLevelEnabled('info')),
@@ -35,8 +52,20 @@ export function createFastify(log: Logger): FastifyInstance {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
     // Every log line of a request carries its id (reqId), and the answer returns it in x-request-id.
     genReqId: requestIdGenerator(),
+    // A hop count means: trust that many proxies nearest to us (Fastify's types omit the number form).
+    trustProxy: typeof security.trustProxy === 'number' ? trustHops(security.trustProxy) : security.trustProxy,
+    requestTimeout,
+    keepAliveTimeout: security.keepAliveTimeoutMs,
+    http: { headersTimeout: Math.min(requestTimeout, 5000), connectionsCheckingInterval: Math.min(1000, requestTimeout / 2) },
+    clientErrorHandler: answerClientError,
+    frameworkErrors,
   });
+  capConnections(app.server as Server, security.maxConnections);
   registerErrorHandling(app);
+  registerJsonBodyParser(app);
+  app.decorateRequest('verifiedUserId', null);
+  // First of the onRequest hooks: an overloaded process refuses before any other work.
+  const isOverloaded = await registerLoadShedding(app, security);
   app.addHook('onRequest', (req, reply, done) => {
     reply.header(REQUEST_ID_HEADER, req.id);
     done();
@@ -46,5 +75,5 @@ export function createFastify(log: Logger): FastifyInstance {
   app.addHook('onRequest', async () => {
     if (closing) throw new UnavailableError('the server is shutting down; try again');
   });
-  return app;
+  return { app, isOverloaded };
 }

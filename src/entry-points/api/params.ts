@@ -1,13 +1,17 @@
 import { InvalidRequestError } from '../../errors.js';
 
+/** A plain positive decimal within 2^53-1: what an id looks like as text (a path parameter, a token's sub). */
+export function isIdText(raw: string): boolean {
+  return /^[1-9][0-9]{0,15}$/.test(raw) && Number.isSafeInteger(Number(raw));
+}
+
 /** Path parameters arrive as text; only a plain positive decimal within 2^53-1 is an id. */
 export function parseId(raw: string | undefined, name: string): number {
   if (raw === undefined || !/^[1-9][0-9]{0,15}$/.test(raw)) {
     throw new InvalidRequestError(`${name} must be a positive integer`);
   }
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n)) throw new InvalidRequestError(`${name} must be at most ${Number.MAX_SAFE_INTEGER}`);
-  return n;
+  if (!isIdText(raw)) throw new InvalidRequestError(`${name} must be at most ${Number.MAX_SAFE_INTEGER}`);
+  return Number(raw);
 }
 
 /** A page size from the query string: a plain decimal from 1 to max. */

@@ -6,6 +6,9 @@ const IsoDateTime = Type.String({ format: 'date-time', maxLength: 40 });
 
 export const IssueRequest = Type.Object({ userId: Id, couponId: Id }, { additionalProperties: false });
 export type IssueRequest = Static<typeof IssueRequest>;
+/** With AUTH_MODE=jwt the user is the token's: the body may leave userId out (if given, it must be the token's). */
+export const IssueRequestOfTokenUser = Type.Object({ userId: Type.Optional(Id), couponId: Id }, { additionalProperties: false });
+export type IssueRequestOfTokenUser = Static<typeof IssueRequestOfTokenUser>;
 
 export const CreateCouponRequest = Type.Object(
   {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../../config.js';
 import { migrate } from '../../adapters/mysql/migrations.js';
 import { startApi } from '../api/server.js';
+import { signUserToken } from '../api/identity.js';
 import { benchCommand } from './bench-command.js';
 import { demoCommand } from './demo-command.js';
 import { positiveInt } from './options.js';
@@ -64,6 +65,19 @@ program.command('start')
       await api.close();
       await consumer.close();
     });
+  });
+
+program.command('token')
+  .description('print an HS256 token for a user, signed with JWT_SECRET, to try AUTH_MODE=jwt by hand')
+  .argument('<userId>', 'the user (the token\'s sub)', positiveInt)
+  .option('--ttl <seconds>', 'lifetime', positiveInt, 3600)
+  .action(async (userId: number, opts: { ttl: number }) => {
+    const jwt = configOrExit().security.jwt;
+    if (jwt?.algorithm !== 'HS256') {
+      process.stderr.write('coupon: token needs AUTH_MODE=jwt with JWT_SECRET (RS256/ES256 tokens are signed by their issuer)\n');
+      process.exit(2);
+    }
+    console.log(await signUserToken(jwt, userId, opts.ttl));
   });
 
 function printReconciliation(r: Reconciliation, asJson: boolean): void {

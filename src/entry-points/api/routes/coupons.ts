@@ -3,7 +3,8 @@ import type { Coupon, CouponChange } from '../../../domain/coupon.js';
 import { closeCoupon, listCoupons, updateCoupon } from '../../../domain/coupon-admin.service.js';
 import { createCoupon, getCoupon, getIssueStatus, type CouponServiceDeps } from '../../../domain/coupon.service.js';
 import { InvalidRequestError } from '../../../errors.js';
-import { requireAdmin } from '../auth.js';
+import { adminOnly } from '../auth.js';
+import type { Identity } from '../identity.js';
 import { parseId, parseIsoDate, parseLimit } from '../params.js';
 import {
   CouponPageResponse, CouponResponse, CreateCouponRequest, IssueStatusResponse, ListCouponsQuery, PatchCouponRequest,
@@ -29,11 +30,12 @@ function parseChange(b: PatchCouponRequest): CouponChange {
   };
 }
 
-export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDeps, adminToken: string | undefined): void {
-  const admin = requireAdmin(adminToken);
+export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDeps, adminToken: string | undefined, identity: Identity): void {
+  // Authenticated first, before the body is even read: an unauthenticated caller learns nothing, not the schema.
+  const admin = adminOnly(adminToken);
 
   app.post<{ Body: CreateCouponRequest }>('/v1/coupons', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { body: CreateCouponRequest, response: { 201: CouponResponse } },
   }, async (req, reply) => {
     const c = parseChange(req.body) as Required<CouponChange>;
@@ -42,7 +44,7 @@ export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDe
   });
 
   app.get<{ Querystring: ListCouponsQuery }>('/v1/coupons', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { querystring: ListCouponsQuery, response: { 200: CouponPageResponse } },
   }, async (req) => {
     const limit = req.query.limit === undefined ? 20 : parseLimit(req.query.limit, 100);
@@ -52,12 +54,12 @@ export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDe
   });
 
   app.patch<{ Params: { couponId: string }; Body: PatchCouponRequest }>('/v1/coupons/:couponId', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { body: PatchCouponRequest, response: { 200: CouponResponse } },
   }, async (req) => toJson(await updateCoupon(deps, parseId(req.params.couponId, 'couponId'), parseChange(req.body))));
 
   app.post<{ Params: { couponId: string } }>('/v1/coupons/:couponId/close', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { response: { 200: CouponResponse } },
   }, async (req) => toJson(await closeCoupon(deps, parseId(req.params.couponId, 'couponId'))));
 
@@ -66,9 +68,11 @@ export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDe
   }, async (req) => toJson(await getCoupon(deps, parseId(req.params.couponId, 'couponId'))));
 
   app.get<{ Params: { couponId: string; userId: string } }>('/v1/coupons/:couponId/issues/:userId', {
+    onRequest: identity.onRequest,
     schema: { response: { 200: IssueStatusResponse } },
   }, async (req) => {
-    const s = await getIssueStatus(deps, parseId(req.params.couponId, 'couponId'), parseId(req.params.userId, 'userId'));
+    const couponId = parseId(req.params.couponId, 'couponId');
+    const s = await getIssueStatus(deps, couponId, identity.userFor(req, parseId(req.params.userId, 'userId')));
     return { ...s, dateIssued: s.dateIssued.toISOString() };
   });
 }

@@ -29,7 +29,8 @@ async function redisPersistence(monitor: ReturnType<typeof persistenceMonitor>):
   return p ? { appendonly: p.appendonly, appendfsync: p.appendfsync, survives: p.survives } : UNKNOWN;
 }
 
-export function registerHealthRoutes(app: FastifyInstance, deps: Deps): void {
+/** `isOverloaded`: the load shedding's verdict; while it holds, the other routes answer 503 at once. */
+export function registerHealthRoutes(app: FastifyInstance, deps: Deps, isOverloaded: () => boolean = () => false): void {
   const monitor = persistenceMonitor(deps.redis);
   const required = deps.config.requireDurableRedis;
   app.get('/health', async (_req, reply) => {
@@ -37,7 +38,8 @@ export function registerHealthRoutes(app: FastifyInstance, deps: Deps): void {
     const persistence = redis === 'UP' ? await redisPersistence(monitor) : UNKNOWN;
     // Under REQUIRE_DURABLE_REDIS a Redis reconfigured below the requirement takes the API out of rotation.
     const durable = required === null || survivesAtLeast(persistence.survives, required);
-    const up = mysql === 'UP' && redis === 'UP' && durable;
-    return reply.status(up ? 200 : 503).send({ status: up ? 'UP' : 'DOWN', mysql, redis, redisPersistence: persistence });
+    const load = isOverloaded() ? 'OVERLOADED' : 'OK';
+    const up = mysql === 'UP' && redis === 'UP' && durable && load === 'OK';
+    return reply.status(up ? 200 : 503).send({ status: up ? 'UP' : 'DOWN', mysql, redis, redisPersistence: persistence, load });
   });
 }

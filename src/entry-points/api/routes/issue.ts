@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Reserver } from '../../../async-issue/reserver.js';
+import type { RateLimiter } from '../../../rate-limit/rate-limiter.js';
 import type { IssueStrategy } from '../../../sync-issue/index.js';
 import { sendCouponError } from '../error-handler.js';
 import type { AnswerHook } from '../metrics.js';
-import { ErrorResponse, IssueRequest, SuccessResponse } from '../schemas.js';
+import type { Identity } from '../identity.js';
+import { ErrorResponse, IssueRequest, IssueRequestOfTokenUser, SuccessResponse } from '../schemas.js';
 
 export const OK = { isSuccess: true, comment: null } as const;
 
@@ -11,27 +13,44 @@ export const OK = { isSuccess: true, comment: null } as const;
  * Body validation and compiled serializers of both issue routes; the bench's baseline uses it too.
  * Error bodies get a compiled serializer as well: most answers of a flood are 409s.
  */
-export function issueRouteSchema(successStatus: 200 | 202) {
-  return { body: IssueRequest, response: { [successStatus]: SuccessResponse, '4xx': ErrorResponse, '5xx': ErrorResponse } };
+export function issueRouteSchema(successStatus: 200 | 202, body: typeof IssueRequest | typeof IssueRequestOfTokenUser = IssueRequest) {
+  return { body, response: { [successStatus]: SuccessResponse, '4xx': ErrorResponse, '5xx': ErrorResponse } };
+}
+
+export interface IssueRouteDeps {
+  readonly strategy: IssueStrategy;
+  readonly reserver: Reserver;
+  readonly identity: Identity;
+  /** The sync path's limits; the reserver counts the async path's inside its script. */
+  readonly limiter: RateLimiter;
+  readonly now: () => Date;
 }
 
 /** `onAnswer` (absent with METRICS_ENABLED=0) records every answer, refusals and faults included. */
-export function registerIssueRoutes(app: FastifyInstance, strategy: IssueStrategy, reserver: Reserver, onAnswer?: AnswerHook): void {
-  app.post<{ Body: IssueRequest }>('/v1/issue', {
+export function registerIssueRoutes(app: FastifyInstance, d: IssueRouteDeps, onAnswer?: AnswerHook): void {
+  const body = d.identity.mode === 'jwt' ? IssueRequestOfTokenUser : IssueRequest;
+  const onRequest = d.identity.onRequest;
+
+  app.post<{ Body: IssueRequestOfTokenUser }>('/v1/issue', {
+    onRequest,
     ...(onAnswer && { onResponse: onAnswer('sync') }),
-    schema: issueRouteSchema(200),
+    schema: issueRouteSchema(200, body),
   }, async (req) => {
-    await strategy.issue(req.body.couponId, req.body.userId);
+    const userId = d.identity.userFor(req, req.body.userId);
+    const limited = await d.limiter.check(req.body.couponId, userId, req.ip, d.now().getTime());
+    if (limited) throw limited;
+    await d.strategy.issue(req.body.couponId, userId);
     return OK;
   });
 
   // Accepted once reserved in Redis and queued in its stream; the consumer writes it to MySQL.
-  app.post<{ Body: IssueRequest }>('/v1/issue-async', {
+  app.post<{ Body: IssueRequestOfTokenUser }>('/v1/issue-async', {
+    onRequest,
     ...(onAnswer && { onResponse: onAnswer('async') }),
-    schema: issueRouteSchema(202),
+    schema: issueRouteSchema(202, body),
   }, async (req, reply) => {
     // Refusals come back as values here: throwing each of a flood's 409s halved throughput (docs/benchmarks.md).
-    const refusal = await reserver.decide(req.body.couponId, req.body.userId);
+    const refusal = await d.reserver.decide(req.body.couponId, d.identity.userFor(req, req.body.userId), req.ip);
     return refusal ? sendCouponError(reply, refusal) : reply.status(202).send(OK);
   });
 }
