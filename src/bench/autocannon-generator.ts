@@ -12,7 +12,7 @@ interface AutocannonResult { latency: AutocannonLatency; duration: number; error
 
 /**
  * Closed model through autocannon's worker threads, so the generator's work stays off the main
- * thread. Every request gets its own body (a fresh user by default) from the setupRequest hook.
+ * thread. Every request gets its own body (a fresh user by default), and its user's token under jwt, from the setupRequest hook.
  */
 export async function runAutocannon(phase: LoadPhase, workers: number): Promise<LoadResult> {
   const url = new URL(phase.spec.path, phase.url).toString();
@@ -29,6 +29,7 @@ export async function runAutocannon(phase: LoadPhase, workers: number): Promise<
     requests: [{ method: 'POST', setupRequest: SETUP_REQUEST, onResponse: ON_RESPONSE }],
     // Unknown options reach each worker's workerData.opts (structured clone shares the buffer).
     benchLoad: phase.spec,
+    benchStreams: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
     benchCounters: phase.counters,
   };
   const result = await new Promise<AutocannonResult>((resolve, reject) => {

@@ -1,13 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import { Pool } from 'undici';
-import { createBodyGenerator } from './load-spec.cjs';
+import { createRequestGenerator } from './load-spec.cjs';
 import { countResponse, readCounters } from './response-counters.cjs';
 import { round, type LoadPhase, type LoadResult } from './load-result.js';
 
 const TICK_MS = 1;
 /** After the schedule ends, requests still unanswered this long count as errors. */
 const GRACE_MS = 10_000;
+const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /**
  * Open model: request i is due at start + i/rate whatever happened to earlier ones, and its
@@ -23,7 +24,7 @@ export async function runOpenModel(phase: LoadPhase): Promise<LoadResult> {
   // Microseconds, up to 60 s, 3 significant digits.
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const counters = new Int32Array(phase.counters);
-  const nextBody = createBodyGenerator(phase.spec, 0);
+  const nextRequest = createRequestGenerator(phase.spec, 0, 1);
   const total = Math.round(rate * phase.durationSec);
   const interval = 1000 / rate;
   let errors = 0;
@@ -33,7 +34,9 @@ export async function runOpenModel(phase: LoadPhase): Promise<LoadResult> {
 
   const send = (dueAt: number): void => {
     inFlight++;
-    pool.request({ origin, path: phase.spec.path, method: 'POST', headers: { 'content-type': 'application/json' }, body: nextBody() })
+    const { body, authorization } = nextRequest();
+    const headers = authorization === undefined ? JSON_HEADERS : { ...JSON_HEADERS, authorization };
+    pool.request({ origin, path: phase.spec.path, method: 'POST', headers, body })
       .then(async (res) => {
         const body = await res.body.text();
         histogram.recordValue(Math.max(1, Math.round((performance.now() - dueAt) * 1000)));

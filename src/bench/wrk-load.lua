@@ -3,7 +3,9 @@
   responses counted by status and error code, and one JSON summary line for the bench to parse.
 
   args (after `--`): path, comma-separated coupon ids, users (0 = fresh user per request),
-                     repeat share (0..1), count responses (1/0)
+                     repeat share (0..1), count responses (1/0), threads, token file ("" = none:
+                     line i is the token of user i, sent as a bearer token; users then come from
+                     the file's lines in turn, as load-spec.cts's createRequestGenerator does)
   Prints: BENCH_JSON {"requests":..,"durationUs":..,"latencyUs":{..},"errors":..,"responses":{..}}
 ]]
 local threads = {}
@@ -25,6 +27,18 @@ function init(args)
   base = stream * 1000000000
   math.randomseed(os.time() + stream)
   if args[5] ~= "1" then response = nil end
+  streams = tonumber(args[6])
+  auth = nil
+  if args[7] ~= nil and args[7] ~= "" then
+    auth = {}
+    for token in io.lines(args[7]) do auth[#auth + 1] = "Bearer " .. token end
+  end
+end
+
+-- The k-th fresh user (k from 0) of this thread.
+local function freshUser(k)
+  if auth then return 1 + ((stream - 1 + k * streams) % #auth) end
+  return base + k + 1
 end
 
 function request()
@@ -33,14 +47,15 @@ function request()
   if users > 0 then
     user = math.random(users)
   elseif fresh > 0 and repeatShare > 0 and math.random() < repeatShare then
-    user = base + math.random(fresh)
+    user = freshUser(math.random(fresh) - 1)
   else
+    user = freshUser(fresh)
     fresh = fresh + 1
-    user = base + fresh
   end
   local coupon = coupons[(counter % #coupons) + 1]
-  return wrk.format("POST", path, { ["Content-Type"] = "application/json" },
-    string.format('{"userId":%d,"couponId":%s}', user, coupon))
+  local headers = { ["Content-Type"] = "application/json" }
+  if auth then headers["Authorization"] = auth[user] end
+  return wrk.format("POST", path, headers, string.format('{"userId":%d,"couponId":%s}', user, coupon))
 end
 
 function response(status, headers, body)
