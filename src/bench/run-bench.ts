@@ -7,6 +7,7 @@ import { dropDatabase, withDatabase } from '../harness/database.js';
 import { startRedisServer } from '../harness/redis-server.js';
 import { createLogDir, startConsumerProcess, startHttpProcess, stopAllChildren, type ServiceProcess } from '../harness/service-processes.js';
 import { openStore, readSettledOutcome, waitForDrain, type Drain, type Store } from '../harness/verify.js';
+import { createJwtIdentity, tokenPoolSize } from './bench-tokens.js';
 import { buildRow, rowLabel, strategyLabel, withBaselineRatios, type BenchRow } from './bench-row.js';
 import { resolveGenerator, runLoad, type GeneratorChoice } from './load-generator.js';
 import type { GeneratorName, LoadResult } from './load-result.js';
@@ -109,6 +110,12 @@ interface Stage {
   readonly store: Store;
   /** Environment every service child of the variant gets. */
   readonly env: Readonly<Record<string, string>>;
+  /** What the API child (and the baseline server) gets on top: the variant's, and its identity's. */
+  readonly apiEnv: Readonly<Record<string, string>>;
+  /** The variant's own admin token (jwt), else the configured one. */
+  readonly adminToken: string | undefined;
+  /** jwt: the pre-signed tokens every load of the variant sends (load-spec.cts). */
+  readonly tokenFile: string | undefined;
 }
 
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
@@ -161,14 +168,14 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
           await teardown.unwind(strategyDepth);
           continue;
         }
-        const api: ApiTarget = { url: running.url, adminToken: opts.adminToken };
-        if (opts.warmupSec > 0) await warmUp(strategy, api, ctx);
+        const api: ApiTarget = { url: running.url, adminToken: stage.adminToken };
+        if (opts.warmupSec > 0) await warmUp(strategy, api, stage, ctx);
         for (const scenario of opts.scenarios) {
           const row = await runScenario(strategy, planScenario(scenario, opts), api, running.consumer, stage, ctx);
           rows.push(row);
           opts.log(summaryLine(row, ctx.variantCount));
           if (strategy === 'baseline' && generatorCheck === null && opts.generatorCheck && opts.rate === null && wrkAvailable()) {
-            generatorCheck = await checkGenerator(row, running.url, opts);
+            generatorCheck = await checkGenerator(row, running.url, stage.tokenFile, opts);
             opts.log(`generator check: ${row.generator} ${row.requestsPerSec} req/s vs wrk -t1 -c64 ${generatorCheck.wrkRequestsPerSec} req/s (ratio ${generatorCheck.ratio})`);
           }
         }
@@ -234,22 +241,30 @@ async function openStage(variant: BenchVariant, ctx: RunContext, teardown: Teard
     await store.close();
   });
   const env = { MYSQL_URL: ctx.mysqlUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: ctx.prefix, LOG_LEVEL: 'warn' };
-  return { variant, store, env };
+  if (variant.identity !== 'jwt') return { variant, store, env, apiEnv: variant.apiEnv, adminToken: opts.adminToken, tokenFile: undefined };
+  // Signed here, before any load of the variant starts, so the clock never runs on signing.
+  const pooled = Math.max(0, ...opts.scenarios.map((s) => planScenario(s, opts).users));
+  const users = tokenPoolSize(Math.max(opts.durationSec, opts.warmupSec), opts.rate, pooled);
+  const started = Date.now();
+  const identity = await createJwtIdentity(users);
+  teardown.add(() => identity.remove());
+  opts.log(`variant ${variant.name}: ${users} user tokens signed in ${Date.now() - started} ms`);
+  return { variant, store, env, apiEnv: { ...variant.apiEnv, ...identity.apiEnv }, adminToken: identity.adminToken, tokenFile: identity.tokenFile };
 }
 
 async function startServices(strategy: BenchStrategy, stage: Stage, ctx: RunContext): Promise<Running> {
   const { opts } = ctx;
-  const { variant } = stage;
+  const { variant, apiEnv } = stage;
   const name = variant.name === 'default' ? strategy : `${strategy}.${variant.name}`;
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
   // The no-I/O ceiling is the bench's own server, also when the rest targets a running service.
   if (strategy === 'baseline') {
-    const server = await startHttpProcess({ ...stage.env, ...variant.apiEnv }, { name: `${name}-server`, args: [], script: BASELINE_SERVER, logDir: ctx.logDir, nodeArgs });
+    const server = await startHttpProcess({ ...stage.env, ...apiEnv }, { name: `${name}-server`, args: [], script: BASELINE_SERVER, logDir: ctx.logDir, nodeArgs });
     return { url: server.url, consumer: undefined, stop: async () => { await server.stop(); } };
   }
   if (opts.url !== undefined) return { url: opts.url, consumer: undefined, stop: async () => {} };
   const target = targetOf(strategy);
-  const api = await startHttpProcess({ ...stage.env, ISSUE_STRATEGY: target.serverStrategy, ...variant.apiEnv }, { name: `${name}-api`, logDir: ctx.logDir, nodeArgs });
+  const api = await startHttpProcess({ ...stage.env, ISSUE_STRATEGY: target.serverStrategy, ...apiEnv }, { name: `${name}-api`, logDir: ctx.logDir, nodeArgs });
   let consumer: ServiceProcess | undefined;
   if (target.needsConsumer) {
     try {
@@ -269,13 +284,13 @@ async function startServices(strategy: BenchStrategy, stage: Stage, ctx: RunCont
 }
 
 /** Warms the JIT and the pools on a coupon of its own, so the first scenario is not measured cold. */
-async function warmUp(strategy: BenchStrategy, api: ApiTarget, ctx: RunContext): Promise<void> {
+async function warmUp(strategy: BenchStrategy, api: ApiTarget, stage: Stage, ctx: RunContext): Promise<void> {
   const { opts } = ctx;
   const target = targetOf(strategy);
   const couponIds = target.verified ? await createCouponEvents(api, `bench warm-up ${strategy}`, 1, 100_000_000) : [1];
   await runLoad({
     url: api.url, durationSec: opts.warmupSec, connections: opts.connections, rate: opts.rate,
-    spec: { path: target.path, couponIds, users: 0, repeatShare: 0 }, counters: createCounterBuffer(),
+    spec: { path: target.path, couponIds, users: 0, repeatShare: 0, tokenFile: stage.tokenFile }, counters: createCounterBuffer(),
   }, ctx.choice);
 }
 
@@ -295,7 +310,7 @@ async function runScenario(
   try {
     load = await runLoad({
       url: api.url, durationSec: opts.durationSec, connections: opts.connections, rate: opts.rate,
-      spec: { path: target.path, couponIds, users: plan.users, repeatShare: plan.repeatShare }, counters,
+      spec: { path: target.path, couponIds, users: plan.users, repeatShare: plan.repeatShare, tokenFile: stage.tokenFile }, counters,
     }, ctx.choice);
   } finally {
     progress.stop();
@@ -311,10 +326,11 @@ async function runScenario(
   });
 }
 
-async function checkGenerator(ours: BenchRow, url: string, opts: BenchOptions): Promise<GeneratorCheck> {
+async function checkGenerator(ours: BenchRow, url: string, tokenFile: string | undefined, opts: BenchOptions): Promise<GeneratorCheck> {
+  // The same tokens as our generator's run: the same request size.
   const wrk = await runWrk({
     url, durationSec: opts.durationSec, connections: 64, rate: null,
-    spec: { path: BASELINE_PATH, couponIds: [1], users: 0, repeatShare: 0 }, counters: createCounterBuffer(),
+    spec: { path: BASELINE_PATH, couponIds: [1], users: 0, repeatShare: 0, tokenFile }, counters: createCounterBuffer(),
   }, { threads: 1, countResponses: false });
   return {
     generator: `${ours.generator} -c${ours.connections}`,
