@@ -146,6 +146,39 @@ describe('coupon bench on a tiny workload', () => {
     expect(await readdir(benchTmp)).toEqual([]);
   });
 
+  it('compares identity and rate limits on vs off: each generator sends every user its own token, which the API accepts', async () => {
+    const json = join(dir, 'identity.json');
+    const { code, output } = await runCli(['bench', ...small, '--strategy', 'baseline,redis-async', '--scenario', 'flood', '--variants', 'default,limits-on,jwt', '--no-generator-check', '--json', json], env);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/variant jwt: \d+ user tokens signed/);
+    const rows = JSON.parse(await readFile(json, 'utf8')) as (Row & { variant: string; responses: Record<string, number> })[];
+    expect(rows.map((r) => `${r.strategy} ${r.variant}`)).toEqual([
+      'baseline default', 'redis-async default', 'baseline limits-on', 'redis-async limits-on', 'baseline jwt', 'redis-async jwt',
+    ]);
+    for (const r of rows.filter((x) => x.strategy === 'redis-async')) {
+      expect(r.exact, r.variant).toBe(true);
+      expect(r.issuedInMysql, r.variant).toBe(QUANTITY);
+    }
+    // Only successes and the expected refusals: no 401/403 (every token sent, for its user) and no 429.
+    const jwtAnswers = async (extra: readonly string[], name: string): Promise<Record<string, number>> => {
+      const file = join(dir, `${name}.json`);
+      const run = await runCli(['bench', ...small, '--strategy', 'redis-async', '--scenario', 'flood', '--variants', 'jwt', ...extra, '--json', file], env);
+      expect(run.code, run.output).toBe(0);
+      return (JSON.parse(await readFile(file, 'utf8')) as { responses: Record<string, number> }[])[0]?.responses ?? {};
+    };
+    const answers = [
+      rows.find((r) => r.strategy === 'redis-async' && r.variant === 'jwt')?.responses ?? {},
+      await jwtAnswers(['--generator', 'autocannon'], 'identity-autocannon'),
+      await jwtAnswers(['--rate', '300'], 'identity-open'),
+    ];
+    for (const responses of answers) {
+      expect(responses['202'], JSON.stringify(responses)).toBeGreaterThan(0);
+      for (const key of Object.keys(responses)) expect(key, JSON.stringify(responses)).toMatch(/^(202|409 [A-Z_]+)$/);
+    }
+    // The token file went with the run.
+    expect(await readdir(benchTmp)).toEqual([]);
+  });
+
   it('names the failure when a strategy that must be exact is not', () => {
     const plan = planScenario('flood', { quantity: 10, coupons: 1, users: undefined, repeatShare: 0 });
     const row = buildRow({
