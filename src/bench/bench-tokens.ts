@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 
 /**
- * Most users a jwt variant signs tokens for. Signing takes ~25 µs a token here, so the cap is ~5 s
- * before the variant's first load, and a 30 MB file each generator stream reads.
+ * Most users a jwt variant signs tokens for. Signing takes 25-50 µs a token here (busy 2 cores), so the
+ * cap is 5-10 s before the variant's first load, and a 30 MB file each generator stream reads.
  */
 export const TOKEN_POOL_CAP = 200_000;
 /**
