@@ -56,6 +56,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `UPDATE coupons SET issue_mode = 'SYNC' WHERE issue_mode IS NULL AND issued_quantity > 0`,
     ],
   },
+  // Versions 3 and 4 are taken by work merged in parallel; applied versions are tracked one by one, so the gap is harmless.
+  {
+    version: 5,
+    name: 'coupons.waiting_room_*: the opt-in waiting room (null ttl = no waiting room)',
+    statements: [
+      `ALTER TABLE coupons ADD COLUMN waiting_room_ttl_seconds INT UNSIGNED NULL,
+        ADD COLUMN waiting_room_pre_queue_seconds INT UNSIGNED NULL,
+        ADD CONSTRAINT chk_coupons_waiting_room CHECK (
+          (waiting_room_ttl_seconds IS NULL AND waiting_room_pre_queue_seconds IS NULL)
+          OR (waiting_room_ttl_seconds BETWEEN 1 AND 3600 AND waiting_room_pre_queue_seconds BETWEEN 0 AND 86400))`,
+    ],
+  },
 ];
 
 export interface MigrateResult {
