@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Reserver } from '../../../async-issue/reserver.js';
 import type { IssueStrategy } from '../../../sync-issue/index.js';
+import { claimThrough, type WaitingRoom } from '../../../waiting-room/waiting-room.service.js';
 import { sendCouponError } from '../error-handler.js';
 import type { AnswerHook } from '../metrics.js';
 import { ErrorResponse, IssueRequest, SuccessResponse } from '../schemas.js';
@@ -15,13 +16,19 @@ export function issueRouteSchema(successStatus: 200 | 202) {
   return { body: IssueRequest, response: { [successStatus]: SuccessResponse, '4xx': ErrorResponse, '5xx': ErrorResponse } };
 }
 
-/** `onAnswer` (absent with METRICS_ENABLED=0) records every answer, refusals and faults included. */
-export function registerIssueRoutes(app: FastifyInstance, strategy: IssueStrategy, reserver: Reserver, onAnswer?: AnswerHook): void {
+/**
+ * `onAnswer` (absent with METRICS_ENABLED=0) records every answer, refusals and faults included.
+ * `room`: on a coupon with a waiting room, an issue needs the caller's ADMITTED ticket (checked first).
+ */
+export function registerIssueRoutes(
+  app: FastifyInstance, strategy: IssueStrategy, reserver: Reserver, onAnswer?: AnswerHook, room?: WaitingRoom,
+): void {
+  const claimOf = (b: IssueRequest) => room?.beginClaim(b.couponId, b.userId, b.ticket) ?? null;
   app.post<{ Body: IssueRequest }>('/v1/issue', {
     ...(onAnswer && { onResponse: onAnswer('sync') }),
     schema: issueRouteSchema(200),
   }, async (req) => {
-    await strategy.issue(req.body.couponId, req.body.userId);
+    await claimThrough(await claimOf(req.body), () => strategy.issue(req.body.couponId, req.body.userId));
     return OK;
   });
 
@@ -31,7 +38,7 @@ export function registerIssueRoutes(app: FastifyInstance, strategy: IssueStrateg
     schema: issueRouteSchema(202),
   }, async (req, reply) => {
     // Refusals come back as values here: throwing each of a flood's 409s halved throughput (docs/benchmarks.md).
-    const refusal = await reserver.decide(req.body.couponId, req.body.userId);
+    const refusal = await claimThrough(await claimOf(req.body), () => reserver.decide(req.body.couponId, req.body.userId));
     return refusal ? sendCouponError(reply, refusal) : reply.status(202).send(OK);
   });
 }
