@@ -75,7 +75,7 @@ export function toQueueTicket(v: TicketView, nowMs: number): QueueTicket {
       return { ...base, position: v.position, ahead: v.ahead,
         // A unit frees up no sooner than the earliest admitted ticket's deadline.
         estimatedWaitSeconds: v.nextDeadline > 0 ? Math.max(0, Math.ceil((v.nextDeadline - nowMs) / 1000)) : null,
-        retryAfterMs: Math.min(10_000, 1000 + v.ahead) };
+        retryAfterMs: Math.min(5000, 1000 + Math.floor(v.ahead / 10)) };
     case 'ADMITTED':
       return { ...base, position: v.position, ahead: v.ahead, admittedUntil: new Date(v.admittedUntil), estimatedWaitSeconds: 0 };
     default:
