@@ -83,3 +83,26 @@ describe('waiting room: first come, first served after the opening', () => {
     for (const j of concurrent) expect(j.ticket.ahead).toBe(j.ticket.position! - 1);
   });
 });
+
+describe('waiting room: 100,000 joiners', () => {
+  it('queues 100,000 in the pre-queue, shuffles them at the opening in one step, and admits exactly the total', async () => {
+    const couponId = await preQueuedCoupon(1000);
+    nowMs = START - 30_000;
+    const n = 100_000;
+    let next = 1;
+    const tickets: string[] = [];
+    await Promise.all(Array.from({ length: 200 }, async () => {
+      for (let u = next++; u <= n; u = next++) tickets.push((await room.join(couponId, u)).ticket.ticket);
+    }));
+    nowMs = START;
+    const first = await room.status(couponId, tickets[0]!); // opens: 100,000 shuffled, the first 1,000 admitted
+    expect(first.state === 'ADMITTED' || first.state === 'WAITING').toBe(true);
+    const [meta, line, pre, held] = t.deps.keys.waitingRoom(couponId);
+    expect(await t.deps.redis.hget(meta!, 'seq')).toBe(String(n));
+    expect(await t.deps.redis.llen(pre!)).toBe(0);
+    expect(await t.deps.redis.zcard(held!)).toBe(1000);
+    expect(await t.deps.redis.zcard(line!)).toBe(n - 1000);
+    const last = await room.join(couponId, n + 1);
+    expect(last.ticket).toMatchObject({ position: n + 1, ahead: n, state: 'WAITING' });
+  }, 120_000);
+});

@@ -46,15 +46,16 @@ async function joinAll(couponId: number, users: readonly number[]): Promise<Map<
 }
 
 /**
- * One atomic read: tickets ADMITTED now (held, claims in flight aside) and units taken (the larger of
- * the queue's count and the async path's reservations). held + taken must never pass the total.
+ * One atomic read of the queue's accounting: units held by tickets ADMITTED (a claim in flight
+ * included: not yet claimed), units taken (issued before the queue was loaded, plus claims settled),
+ * and the async path's reservations. held + taken must never pass the total, and every reservation
+ * must be one of them (reserved <= held + taken).
  */
 async function heldPlusTaken(couponId: number): Promise<{ held: number; taken: number; reserved: number }> {
   const [meta, , , held, , , , users] = t.deps.keys.waitingRoom(couponId);
-  const r = (await t.deps.redis.multi().zcard(held).hmget(meta, 'base', 'claimed', 'claiming').hlen(users).exec())!;
-  const [base, claimed, claiming] = (r[1]![1] as (string | null)[]).map(Number);
-  const reserved = r[2]![1] as number;
-  return { held: (r[0]![1] as number) - claiming!, taken: Math.max(base! + claimed!, reserved), reserved };
+  const r = (await t.deps.redis.multi().zcard(held).hmget(meta, 'base', 'claimed').hlen(users).exec())!;
+  const [base, claimed] = (r[1]![1] as (string | null)[]).map(Number);
+  return { held: r[0]![1] as number, taken: base! + claimed!, reserved: r[2]![1] as number };
 }
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
@@ -170,6 +171,37 @@ describe('waiting room: the contract', () => {
   });
 });
 
+describe('waiting room: a claim that fails', () => {
+  it('leaves the ticket ADMITTED after a fault (500), so the same ticket claims once the path works', async () => {
+    const couponId = await createCoupon({ totalQuantity: 1 });
+    const a = (await join(couponId, 1)).json();
+    const deps = { ...t.deps, config: loadConfig({ ...t.env, LOG_LEVEL: 'silent' }) };
+    const broken = await buildApp(deps, { strategy: { name: 'broken', issue: () => Promise.reject(new Error('disk on fire')) } });
+    try {
+      const res = await broken.inject({ method: 'POST', url: '/v1/issue', payload: { couponId, userId: 1, ticket: a.ticket } });
+      expect(res.statusCode).toBe(500);
+    } finally {
+      await broken.close();
+    }
+    expect((await status(couponId, a.ticket)).json().state).toBe('ADMITTED');
+    expect(await heldPlusTaken(couponId)).toMatchObject({ held: 1, taken: 0 });
+    expect((await claimSync(couponId, 1, a.ticket)).statusCode).toBe(200);
+    expect((await status(couponId, a.ticket)).json().state).toBe('CLAIMED');
+  });
+
+  it('marks the ticket SOLD_OUT when the issue path says sold out (a total lowered under admitted tickets)', async () => {
+    const couponId = await createCoupon({ totalQuantity: 2 });
+    const a = (await join(couponId, 1)).json();
+    const b = (await join(couponId, 2)).json();
+    expect([a.state, b.state]).toEqual(['ADMITTED', 'ADMITTED']);
+    expect((await app.inject({ method: 'PATCH', url: `/v1/coupons/${couponId}`, payload: { totalQuantity: 1 } })).statusCode).toBe(200);
+    expect((await claimSync(couponId, 1, a.ticket)).statusCode).toBe(200);
+    expect((await claimSync(couponId, 2, b.ticket)).json().code).toBe('INVALID_COUPON_ISSUE_QUANTITY');
+    expect((await status(couponId, b.ticket)).json().state).toBe('SOLD_OUT');
+    expect(await heldPlusTaken(couponId)).toMatchObject({ held: 0, taken: 1 });
+  });
+});
+
 describe('waiting room: no-shows (sync claims)', () => {
   it('after the 100 no-shows expire, exactly the next 100 are admitted and the total ends at exactly 1,000', async () => {
     const couponId = await createCoupon({ totalQuantity: 1000, waitingRoom: { admissionTtlSeconds: 1 } });
@@ -206,10 +238,12 @@ describe('waiting room: joins concurrent with claims', () => {
     const couponId = await createCoupon({ totalQuantity: total });
     let done = false;
     const samples: number[] = [];
+    const uncovered: number[] = [];
     const sampler = (async () => {
       while (!done) {
         const c = await heldPlusTaken(couponId);
         samples.push(c.held + c.taken);
+        uncovered.push(c.reserved - c.held - c.taken);
       }
     })();
     // Every joiner claims as soon as its own answer admits it; the rest poll once and claim if admitted by then.
@@ -223,6 +257,7 @@ describe('waiting room: joins concurrent with claims', () => {
     await sampler;
     expect(samples.length).toBeGreaterThan(2);
     expect(Math.max(...samples)).toBeLessThanOrEqual(total);
+    expect(Math.max(...uncovered)).toBeLessThanOrEqual(0);
     expect(await t.deps.redis.hlen(t.deps.keys.users(couponId))).toBe(total);
   });
 });

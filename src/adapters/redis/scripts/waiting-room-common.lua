@@ -4,8 +4,8 @@
   scheduler: a tick that no process runs is simply run by the next call.
 
   KEYS[1]  meta     hash total (-1 = unlimited), start, end (epoch ms), ttl, pre (ms), opened (0|1),
-                    seq (last position given), claimed (units claimed through tickets), claiming
-                    (tickets CLAIMING now), base (units issued before the queue's state was loaded)
+                    seq (last position given), claimed (units claimed through tickets), base (units
+                    issued before the queue's state was loaded)
   KEYS[2]  line     zset ticket -> position: WAITING
   KEYS[3]  pre      list of tickets that joined before the opening (PRE_QUEUE), in arrival order
   KEYS[4]  held     zset ticket -> position: ADMITTED or CLAIMING, each holding one unit
@@ -15,9 +15,9 @@
   KEYS[8]  users    the async path's reservations (HLEN = units reserved; empty for sync coupons)
 
   Invariant kept by every step: ZCARD(held) + taken <= total, where taken = max(base + claimed, HLEN users).
-  A claim in flight is held by its ticket and, once reserved, also in HLEN: counted twice for a moment,
-  which only delays an admission. What a sampler must see stay within the total is
-  (ZCARD(held) - claiming) + taken: tickets still ADMITTED plus units issued.
+  So ZCARD(held) + base + claimed <= total at every moment (what the tests sample), and every async
+  reservation is one of them. A claim in flight is held by its ticket and, once reserved, also in
+  HLEN: counted twice until it settles, which can only delay an admission, never add one.
 ]]
 local S = { PRE_QUEUE = 1, WAITING = 2, ADMITTED = 3, CLAIMING = 4, CLAIMED = 5, EXPIRED = 6, SOLD_OUT = 7 }
 
@@ -70,7 +70,6 @@ local function expire_due(m, now)
   local gone = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now)
   for _, t in ipairs(gone) do
     local tk = get_ticket(t)
-    if tk.state == S.CLAIMING then redis.call('HINCRBY', KEYS[1], 'claiming', -1) end
     if tk.state == S.CLAIMING and redis.call('HEXISTS', KEYS[8], tk.user) == 1 then
       tk.state = S.CLAIMED
       m.claimed = m.claimed + 1

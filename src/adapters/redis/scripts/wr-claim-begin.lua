@@ -21,7 +21,6 @@ if not tk then return { -4 } end
 if tk.user ~= ARGV[2] then return { -5 } end
 if tk.state ~= S.ADMITTED then return { -6, tk.state } end
 tk.state = S.CLAIMING
-redis.call('HINCRBY', KEYS[1], 'claiming', 1)
 put_ticket(ARGV[1], tk)
 redis.call('ZADD', KEYS[5], now + tonumber(ARGV[4]), ARGV[1])
 return { 1 }

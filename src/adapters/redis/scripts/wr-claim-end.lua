@@ -13,7 +13,6 @@
 local tk = get_ticket(ARGV[1])
 if not tk or tk.state ~= S.CLAIMING then return 0 end
 local outcome = tonumber(ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'claiming', -1)
 if outcome == 4 then
   tk.state = S.ADMITTED
   redis.call('ZADD', KEYS[5], tk.due, ARGV[1])

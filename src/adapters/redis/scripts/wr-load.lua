@@ -21,6 +21,6 @@ local loaded = redis.call('EXISTS', KEYS[1]) == 1
 if (op == 'create' and loaded) or (op == 'update' and not loaded) then return 0 end
 redis.call('HSET', KEYS[1], 'total', ARGV[2], 'start', ARGV[3], 'end', ARGV[4], 'ttl', ARGV[5], 'pre', ARGV[6])
 if op == 'create' then
-  redis.call('HSET', KEYS[1], 'opened', 0, 'seq', 0, 'claimed', 0, 'claiming', 0, 'base', ARGV[7])
+  redis.call('HSET', KEYS[1], 'opened', 0, 'seq', 0, 'claimed', 0, 'base', ARGV[7])
 end
 return 1
