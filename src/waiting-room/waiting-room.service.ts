@@ -1,5 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Redis } from '../adapters/redis/client.js';
+import type { Keys } from '../adapters/redis/keys.js';
 import type { ClaimSettlement, Scripts, TicketState, TicketView, WaitingRoomTerms } from '../adapters/redis/scripts.js';
 import type { Coupon } from '../domain/coupon.js';
 import * as repo from '../domain/coupon.repository.js';
@@ -7,7 +9,7 @@ import {
   CouponError, CouponNotExistError, CouponSoldOutError, ErrorCode, IssueWindowClosedError, NoWaitingRoomError, NotAdmittedError,
   TicketNotExistError,
 } from '../errors.js';
-import { CouponRowCache } from './room-settings.js';
+import { RoomSettingCache, type RoomSetting } from './room-settings.js';
 import { isWellFormedTicket, newTicket } from './ticket.js';
 
 /** How long a claim may take before the queue decides it without its report (a process died mid-issue). */
@@ -45,6 +47,8 @@ export interface WaitingRoom {
 
 export interface WaitingRoomDeps {
   readonly db: repo.Queryable;
+  readonly redis: Pick<Redis, 'get' | 'set'>;
+  readonly keys: Pick<Keys, 'waitingRoomSetting'>;
   readonly scripts: Scripts;
   readonly now: () => Date;
   readonly log: Pick<Logger, 'warn'>;
@@ -98,14 +102,16 @@ const NOT_ADMITTED_WHY: Record<string, string> = {
 };
 
 export function createWaitingRoom(deps: WaitingRoomDeps): WaitingRoom {
-  const rows = new CouponRowCache(deps.db);
+  const settings = new RoomSettingCache(deps.db, async (couponId) => {
+    const saved = await deps.redis.get(deps.keys.waitingRoomSetting(couponId));
+    return saved === 'ROOM' || saved === 'NO_ROOM' ? saved : null;
+  });
 
-  /** The coupon's row if it has a waiting room; the refusal otherwise. */
-  const roomOf = async (couponId: number): Promise<Coupon> => {
-    const c = await rows.get(couponId);
-    if (!c) throw new CouponNotExistError(couponId);
-    if (!c.waitingRoom) throw new NoWaitingRoomError(couponId);
-    return c;
+  /** Refuses a join to a coupon without a waiting room. */
+  const assertRoom = async (couponId: number): Promise<void> => {
+    const s = await settings.get(couponId);
+    if (s === 'NO_COUPON') throw new CouponNotExistError(couponId);
+    if (s === 'NO_ROOM') throw new NoWaitingRoomError(couponId);
   };
 
   /**
@@ -130,7 +136,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps): WaitingRoom {
 
   return {
     async join(couponId, userId) {
-      await roomOf(couponId);
+      await assertRoom(couponId);
       const now = deps.now().getTime();
       const ticket = newTicket();
       const r = await withLoaded(couponId, () => deps.scripts.wrJoin(couponId, userId, ticket, now, seed()));
@@ -150,8 +156,8 @@ export function createWaitingRoom(deps: WaitingRoomDeps): WaitingRoom {
     },
 
     async beginClaim(couponId, userId, ticket) {
-      const c = await rows.get(couponId);
-      if (!c?.waitingRoom) return null; // unknown coupons and coupons without a queue: the issue path answers as before
+      // Unknown coupons and coupons without a queue: the issue path answers as before.
+      if ((await settings.get(couponId)) !== 'ROOM') return null;
       if (ticket === undefined) throw new NotAdmittedError(couponId, NOT_ADMITTED_WHY.NO_TICKET!);
       if (!isWellFormedTicket(ticket)) throw new NotAdmittedError(couponId, NOT_ADMITTED_WHY.UNKNOWN!);
       const r = await withLoaded(couponId, () =>
@@ -169,11 +175,14 @@ export function createWaitingRoom(deps: WaitingRoomDeps): WaitingRoom {
     },
 
     async couponSaved(coupon, created) {
-      rows.forget(coupon.id);
+      settings.forget(coupon.id);
+      const setting: RoomSetting = coupon.waitingRoom ? 'ROOM' : 'NO_ROOM';
       const op = created ? 'reset' : coupon.waitingRoom ? 'update' : null;
-      if (!op) return;
       // MySQL holds the change already; a queue left with old terms still never issues beyond the stock (the issue path counts).
-      await deps.scripts.wrLoad(op, termsOf(coupon), 0).catch((err: unknown) =>
+      await (async () => {
+        if (op) await deps.scripts.wrLoad(op, termsOf(coupon), 0);
+        await deps.redis.set(deps.keys.waitingRoomSetting(coupon.id), setting);
+      })().catch((err: unknown) =>
         deps.log.warn({ couponId: coupon.id, err: (err as Error).message }, 'waiting room terms not updated in redis'));
     },
   };

@@ -10,7 +10,7 @@ const START = Date.parse('2030-01-01T00:00:00Z');
 
 beforeAll(async () => {
   t = await createTestEnv();
-  room = createWaitingRoom({ db: t.deps.db, scripts: t.deps.scripts, log: t.deps.log, now: () => new Date(nowMs) });
+  room = createWaitingRoom({ ...t.deps, now: () => new Date(nowMs) });
 });
 afterAll(async () => {
   await t?.destroy();

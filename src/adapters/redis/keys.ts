@@ -25,6 +25,8 @@ export function createKeys(prefix: string) {
       `${coupon(id)}:wr:meta`, `${coupon(id)}:wr:line`, `${coupon(id)}:wr:pre`, `${coupon(id)}:wr:held`,
       `${coupon(id)}:wr:due`, `${coupon(id)}:wr:tickets`, `${coupon(id)}:wr:byuser`, users(id),
     ] as const,
+    /** 'ROOM' or 'NO_ROOM': the waiting-room setting as last saved, read only while MySQL is out of reach. */
+    waitingRoomSetting: (id: number) => `${coupon(id)}:wr:setting`,
     /** Set of coupon ids whose stream the consumers read. */
     activeCoupons: `${prefix}active-coupons`,
     /** Stream of entries the consumer could not persist, with the reason. */
