@@ -68,6 +68,10 @@ const seed = () => randomInt(1, 2 ** 31 - 1);
 export function toQueueTicket(v: TicketView, nowMs: number): QueueTicket {
   const state = v.state === 'CLAIMING' ? 'ADMITTED' : v.state;
   const base = { ticket: v.ticket, state, admittedUntil: null, estimatedWaitSeconds: null, retryAfterMs: null };
+  // The window has closed on those still in line: nothing more will come, so no more polls.
+  if (nowMs >= v.endMs && (state === 'PRE_QUEUE' || state === 'WAITING')) {
+    return { ...base, position: v.position === 0 ? null : v.position, ahead: state === 'WAITING' ? v.ahead : null };
+  }
   switch (state) {
     case 'PRE_QUEUE': {
       const untilOpening = Math.max(0, v.startMs - nowMs);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
 import { buildApp } from '../../src/entry-points/api/app.js';
@@ -8,13 +8,16 @@ import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;
 let app: FastifyInstance;
-/** The app's clock runs `offsetMs` ahead of the machine's: expiry and the opening without sleeping. */
-const clock = { offsetMs: 0 };
+/** The app's clock runs `offsetMs` ahead of the machine's, or stands at `frozenAt`: expiry without sleeping or racing it. */
+const clock: { offsetMs: number; frozenAt?: number } = { offsetMs: 0 };
 
 beforeAll(async () => {
   t = await createTestEnv();
-  const deps = { ...t.deps, config: loadConfig({ ...t.env, LOG_LEVEL: 'silent' }), now: () => new Date(Date.now() + clock.offsetMs) };
+  const deps = { ...t.deps, config: loadConfig({ ...t.env, LOG_LEVEL: 'silent' }), now: () => new Date(clock.frozenAt ?? Date.now() + clock.offsetMs) };
   app = await buildApp(deps, { strategy: createStrategy('mysql-atomic', deps) });
+});
+afterEach(() => {
+  delete clock.frozenAt; // a test that failed while time stood still does not stop it for the next
 });
 afterAll(async () => {
   await app?.close();
@@ -158,6 +161,19 @@ describe('waiting room: the contract', () => {
     expect((await join(soon, 1)).json()).toMatchObject({ state: 'PRE_QUEUE', position: null, ahead: null });
   });
 
+  it('stops the polls of those still waiting once the window has closed (retryAfterMs null)', async () => {
+    const couponId = await createCoupon({ totalQuantity: 1 });
+    await join(couponId, 1);
+    const waiting = (await join(couponId, 2)).json();
+    expect(waiting.retryAfterMs).toBeGreaterThan(0);
+    clock.offsetMs += 2 * 3_600_000;
+    try {
+      expect((await status(couponId, waiting.ticket)).json()).toMatchObject({ state: 'WAITING', position: 2, retryAfterMs: null });
+    } finally {
+      clock.offsetMs -= 2 * 3_600_000;
+    }
+  });
+
   it('shows and changes the setting through the coupon JSON and PATCH', async () => {
     const couponId = await createCoupon({ waitingRoom: { admissionTtlSeconds: 30 } });
     const got = await app.inject({ method: 'GET', url: `/v1/coupons/${couponId}` });
@@ -205,6 +221,8 @@ describe('waiting room: a claim that fails', () => {
 describe('waiting room: no-shows (sync claims)', () => {
   it('after the 100 no-shows expire, exactly the next 100 are admitted and the total ends at exactly 1,000', async () => {
     const couponId = await createCoupon({ totalQuantity: 1000, waitingRoom: { admissionTtlSeconds: 1 } });
+    // Time stands still while 900 claim (a loaded machine could take longer than the 1 s ttl), then jumps past it.
+    clock.frozenAt = Date.now();
     const tickets = await joinAll(couponId, range(1, 1200));
     // Joins ran concurrently: who stands where is the server's order, so pick people by position.
     const at = new Map([...tickets.entries()].map(([u, j]) => [j.position as number, { user: u, ticket: j.ticket as string }]));
@@ -212,7 +230,7 @@ describe('waiting room: no-shows (sync claims)', () => {
     expect(claims.every((c) => c.statusCode === 200)).toBe(true);
     expect(await heldPlusTaken(couponId)).toMatchObject({ held: 100, taken: 900 });
 
-    clock.offsetMs += 2000; // the 100 admitted who did not claim are past their admittedUntil
+    clock.frozenAt += 2000; // the 100 admitted who did not claim are past their admittedUntil
     try {
       const noShow = at.get(950)!;
       expect((await status(couponId, noShow.ticket)).json().state).toBe('EXPIRED');
@@ -227,7 +245,7 @@ describe('waiting room: no-shows (sync claims)', () => {
       expect((await status(couponId, at.get(1100)!.ticket)).json().state).toBe('CLAIMED');
       expect((await status(couponId, at.get(1101)!.ticket)).json().state).toBe('SOLD_OUT');
     } finally {
-      clock.offsetMs -= 2000;
+      delete clock.frozenAt;
     }
   });
 });

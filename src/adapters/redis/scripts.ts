@@ -74,6 +74,7 @@ export interface TicketView {
   /** The earliest deadline of a held unit (when one may free up), or -1. */
   readonly nextDeadline: number;
   readonly startMs: number;
+  readonly endMs: number;
 }
 
 export interface WaitingRoomTerms {
@@ -97,7 +98,7 @@ function viewOf(r: unknown[]): TicketView {
   if (state === undefined) throw new Error(`waiting room returned unknown ticket state ${String(r[3])}`);
   return {
     ticket: String(r[1]), userId: Number(r[2]), state, position: Number(r[4]), ahead: Number(r[5]),
-    admittedUntil: Number(r[6]), nextDeadline: Number(r[7]), startMs: Number(r[8]),
+    admittedUntil: Number(r[6]), nextDeadline: Number(r[7]), startMs: Number(r[8]), endMs: Number(r[9]),
   };
 }
 

@@ -120,7 +120,7 @@ local function refresh(now, seed)
   return m
 end
 
--- {ticket, userId, state, position, ahead, admittedUntil, next deadline}: what a status answer shows.
+-- {ticket, userId, state, position, ahead, admittedUntil, next deadline, start, end}: what a status answer shows.
 -- CLAIMING shows as ADMITTED; PRE_QUEUE and WAITING show SOLD_OUT once every unit is taken.
 local function ticket_view(m, t, tk)
   local state = tk.state
@@ -133,5 +133,6 @@ local function ticket_view(m, t, tk)
     ahead = redis.call('ZCOUNT', KEYS[4], '-inf', '(' .. tk.pos)
   end
   local first = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
-  return { t, tk.user, state, tk.pos, ahead, string.format('%d', tk.due), first[2] or '-1', string.format('%d', m.start) }
+  return { t, tk.user, state, tk.pos, ahead, string.format('%d', tk.due), first[2] or '-1', string.format('%d', m.start),
+    string.format('%d', m.stop) }
 end
