@@ -6,15 +6,14 @@ import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;
+/** MariaDB behind a relay the test cuts; Redis direct. */
 let mysqlProxy: TcpProxy;
 let deps: Deps;
 
 beforeAll(async () => {
-  t = await createTestEnv();
-  mysqlProxy = await new TcpProxy('127.0.0.1', 3306).start();
-  const mysqlUrl = new URL(t.env.MYSQL_URL!);
-  mysqlUrl.port = String(mysqlProxy.port);
-  deps = createDeps(loadConfig({ ...t.env, MYSQL_URL: mysqlUrl.toString() }), 'waiting-room-outage-test');
+  [t, mysqlProxy] = await Promise.all([createTestEnv(), new TcpProxy('127.0.0.1', 3306).start()]);
+  const viaProxy = Object.assign(new URL(t.env.MYSQL_URL!), { port: String(mysqlProxy.port) });
+  deps = createDeps(loadConfig({ ...t.env, MYSQL_URL: viaProxy.toString() }), 'waiting-room-outage-test');
 });
 afterAll(async () => {
   await deps?.close();
