@@ -2,7 +2,7 @@
  * The direction dependencies may run in (README, "Code map"). `npm test` runs this first (pretest),
  * so a back edge fails CI. Type-only imports count: a type import is still a dependency of the design.
  */
-const CORE = '^src/(domain|sync-issue|async-issue|rate-limit|adapters)/';
+const CORE = '^src/(domain|sync-issue|async-issue|rate-limit|waiting-room|adapters)/';
 const TOOLS = '^src/(bench|demo|harness)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -20,7 +20,7 @@ module.exports = {
       severity: 'error',
       comment: 'The domain knows no issue path, entry point, tool, Redis, or the wiring; the paths come to it through ports it declares.',
       from: { path: '^src/domain/' },
-      to: { path: ['^src/(sync-issue|async-issue|entry-points|bench|demo|harness)/', '^src/adapters/redis/', '^src/adapters/unavailable', '^src/deps'] },
+      to: { path: ['^src/(sync-issue|async-issue|waiting-room|entry-points|bench|demo|harness)/', '^src/adapters/redis/', '^src/adapters/unavailable', '^src/deps'] },
     },
     {
       name: 'domain-reaches-mysql-only-through-its-repository',
@@ -37,11 +37,25 @@ module.exports = {
       to: { path: '^src/(sync-issue|async-issue)/', pathNot: '^src/$1/' },
     },
     {
+      name: 'issue-paths-do-not-know-the-waiting-room',
+      severity: 'error',
+      comment: 'The waiting room decides who may claim; the API composes it before either path, so the paths run the same with or without it.',
+      from: { path: '^src/(sync-issue|async-issue)/' },
+      to: { path: '^src/waiting-room/' },
+    },
+    {
+      name: 'waiting-room-does-not-know-the-issue-paths',
+      severity: 'error',
+      comment: 'The queue counts units through its own scripts (and the async reservations hash by key), never through a path\'s code.',
+      from: { path: '^src/waiting-room/' },
+      to: { path: '^src/(sync-issue|async-issue)/' },
+    },
+    {
       name: 'adapters-are-leaves',
       severity: 'error',
       comment: 'MySQL and Redis adapters know nothing of coupons, paths or the client contract; the core uses them, never the reverse.',
       from: { path: '^src/adapters/' },
-      to: { path: ['^src/(domain|sync-issue|async-issue|entry-points|bench|demo|harness)/', '^src/(errors|deps|config)\\.ts$'] },
+      to: { path: ['^src/(domain|sync-issue|async-issue|waiting-room|entry-points|bench|demo|harness)/', '^src/(errors|deps|config)\\.ts$'] },
     },
     {
       name: 'core-never-imports-entry-points-metrics-or-tools',

@@ -9,6 +9,12 @@ export const ErrorCode = {
   COUPON_ISSUE_MODE_MISMATCH: 'COUPON_ISSUE_MODE_MISMATCH',
   /** An admin change would set the total below the units already taken. */
   QUANTITY_BELOW_ISSUED: 'QUANTITY_BELOW_ISSUED',
+  /** Waiting room (issue #13): the coupon has none, so there is no line to join. */
+  NO_WAITING_ROOM: 'NO_WAITING_ROOM',
+  /** A ticket that is unknown, forged, or of another coupon. */
+  TICKET_NOT_EXIST: 'TICKET_NOT_EXIST',
+  /** A claim on a waiting-room coupon without the caller's own ADMITTED, unexpired ticket. */
+  NOT_ADMITTED: 'NOT_ADMITTED',
   INVALID_REQUEST: 'INVALID_REQUEST',
   UNAUTHORIZED: 'UNAUTHORIZED',
   /** Authenticated, but asking for another user. */
@@ -81,6 +87,24 @@ export class IssueModeMismatchError extends CouponError {
 export class QuantityBelowIssuedError extends CouponError {
   constructor(couponId: number, totalQuantity: number, taken: number) {
     super(ErrorCode.QUANTITY_BELOW_ISSUED, 409, `coupon ${couponId} has ${taken} units taken: its total cannot become ${totalQuantity}`);
+  }
+}
+
+export class NoWaitingRoomError extends CouponError {
+  constructor(couponId: number) {
+    super(ErrorCode.NO_WAITING_ROOM, 409, `coupon ${couponId} has no waiting room`);
+  }
+}
+
+export class TicketNotExistError extends CouponError {
+  constructor(couponId: number) {
+    super(ErrorCode.TICKET_NOT_EXIST, 404, `no such ticket in the waiting room of coupon ${couponId}`);
+  }
+}
+
+export class NotAdmittedError extends CouponError {
+  constructor(couponId: number, why: string) {
+    super(ErrorCode.NOT_ADMITTED, 409, `coupon ${couponId} is claimed through its waiting room: ${why}`);
   }
 }
 

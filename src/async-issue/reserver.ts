@@ -1,5 +1,6 @@
 import { IssueMode, isWithinIssueWindow, sameIssueTerms, type IssueRules } from '../domain/coupon.js';
 import type { ReserveOutcome } from '../adapters/redis/scripts.js';
+import { CouponIds } from '../domain/coupon-ids.js';
 import * as repo from '../domain/coupon.repository.js';
 import type { Deps } from '../deps.js';
 import {
@@ -7,7 +8,6 @@ import {
   type CouponError,
 } from '../errors.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
-import { AbsentIds } from './absent-ids.js';
 import { publishIssueMode, readRedisRules, rebuildCouponState, resyncAfterRestart } from './coupon-mirror.js';
 import { ReservationMarks } from './loss/reservation-marks.js';
 import { watchRedisRestarts } from './loss/restart-watch.js';
@@ -18,8 +18,6 @@ import { RulesCache, type CachedRules } from './rules-cache.js';
 const MAX_CACHED_WINNERS = 100_000;
 const CACHE_TTL_MS = 1000;
 const MAX_CACHED_COUPONS = 10_000;
-const ABSENT_TTL_MS = 10_000;
-const MAX_ABSENT_RANGES = 10_000;
 
 export interface Reserver {
   /**
@@ -74,58 +72,13 @@ export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver
     () => void resyncAll().catch((err: Error) => deps.log.warn({ err: err.message }, 'resync after a redis restart failed; coupon reconcile tells what was lost')),
     (err) => deps.log.debug({ err: err.message }, 'redis run_id not read'),
   );
-  let maxCouponId = { value: 0, readStartedAt: 0 };
-  let maxIdRead: Promise<void> | null = null;
-
-  /** The largest coupon id as read by a query that started at or after `since` (one query in flight at a time). */
-  const maxCouponIdSince = async (since: number): Promise<number> => {
-    while (maxCouponId.readStartedAt < since) {
-      if (!maxIdRead) {
-        const startedAt = Date.now();
-        maxIdRead = repo.findMaxCouponId(deps.db)
-          .then((value) => { maxCouponId = { value, readStartedAt: startedAt }; })
-          .finally(() => { maxIdRead = null; });
-      }
-      await maxIdRead; // a read that began before `since` may miss a newer coupon: loop for a fresh one
-    }
-    return maxCouponId.value;
-  };
-
-  /**
-   * Ids are AUTO_INCREMENT: one above the largest cannot exist. Random ids thus cost one cheap
-   * MAX(id) query shared by every request waiting, never a rebuild per id.
-   */
-  const mayExist = async (couponId: number, since: number): Promise<boolean> =>
-    couponId <= maxCouponId.value || couponId <= (await maxCouponIdSince(since));
-
-  const absent = new AbsentIds(ABSENT_TTL_MS, MAX_ABSENT_RANGES);
-  let neighboursRead: Promise<unknown> | null = null;
-
-  /**
-   * Whether MySQL has this id, below the largest: a miss records its whole empty run, and one lookup
-   * runs at a time per process (the others wait and look in what it learnt), so no pattern of unknown
-   * ids costs a query per request or more than one MySQL connection.
-   */
-  const existsBelowMax = async (couponId: number): Promise<boolean> => {
-    for (;;) {
-      if (absent.has(couponId)) return false;
-      if (!neighboursRead) {
-        const read = repo.findIdNeighbours(deps.db, couponId).then(({ below, atOrAbove }) => {
-          if (atOrAbove !== couponId && atOrAbove !== null) absent.add(below + 1, atOrAbove - 1);
-          return atOrAbove === couponId || atOrAbove === null; // null: above the largest, asked again by mayExist
-        });
-        neighboursRead = read.finally(() => { neighboursRead = null; });
-        return read;
-      }
-      await neighboursRead.catch(() => undefined);
-    }
-  };
+  const couponIds = new CouponIds(deps.db);
 
   const loadRules = async (couponId: number, previous: CachedRules | undefined): Promise<Omit<CachedRules, 'expiresAt'>> => {
     const startedAt = Date.now();
     let rules = await readRedisRules(deps, couponId);
     if (!rules) {
-      if (!(await mayExist(couponId, startedAt)) || !(await existsBelowMax(couponId))) return { rules: null };
+      if (!(await couponIds.mayExist(couponId, startedAt))) return { rules: null };
       rules = await rebuildCouponState(deps, couponId, marks);
       if (!rules) return { rules: null };
     }

@@ -5,14 +5,14 @@ import { renderChart } from './chart.js';
 import type { GeneratorName } from './load-result.js';
 import { consoleTable, markdownReport } from './report.js';
 import { runBench, type BenchResult } from './run-bench.js';
-import type { BenchStrategy, ScenarioName } from './scenarios.js';
+import type { AnyScenarioName, BenchStrategy, ScenarioName } from './scenarios.js';
 import type { VariantName } from './variants.js';
 
 /** The options of `coupon bench` as commander hands them over (src/entry-points/cli/bench-command.ts). */
 export interface BenchFlags {
   strategy: BenchStrategy[];
   variants: VariantName[];
-  scenario: ScenarioName[];
+  scenario: AnyScenarioName[];
   duration: number;
   connections: number;
   rate?: number;
@@ -38,10 +38,25 @@ export interface BenchFlags {
 
 /** Runs `coupon bench` and prints its table; resolves with the exit code. */
 export async function runBenchCommand(flags: BenchFlags, c: Config): Promise<number> {
+  const scenarios = flags.scenario.filter((s): s is ScenarioName => s !== 'waiting-room');
+  let code = 0;
+  if (flags.scenario.includes('waiting-room')) {
+    const { runWaitingRoomBench } = await import('./waiting-room-scenario.js');
+    const f = await runWaitingRoomBench({
+      mysqlUrl: c.mysqlUrl, redisUrl: c.redisUrl, redisKeyPrefix: c.redisKeyPrefix, quantity: flags.quantity,
+      joiners: flags.users ?? 10 * flags.quantity, connections: flags.connections, log: (line) => process.stderr.write(`${line}\n`),
+    });
+    process.stdout.write(`\nwaiting-room: ${JSON.stringify(f)}\n`);
+    if (f.reserved !== f.quantity || f.claimed !== f.quantity) {
+      process.stdout.write(`FAIL waiting-room: ${f.claimed} claimed, ${f.reserved} reserved of ${f.quantity}\n`);
+      code = 1;
+    }
+    if (scenarios.length === 0) return code;
+  }
   const result = await runBench({
     strategies: flags.strategy,
     variants: flags.variants,
-    scenarios: flags.scenario,
+    scenarios,
     durationSec: flags.duration,
     connections: flags.connections,
     rate: flags.rate ?? null,
@@ -79,7 +94,7 @@ export async function runBenchCommand(flags: BenchFlags, c: Config): Promise<num
     return 1;
   }
   process.stdout.write('\nevery strategy that must be exact was exact\n');
-  return 0;
+  return code;
 }
 
 async function writeOutputs(result: BenchResult, flags: BenchFlags): Promise<void> {

@@ -5,6 +5,10 @@ export type BenchStrategy = (typeof BENCH_STRATEGIES)[number];
 export const SCENARIOS = ['flood', 'many', 'repeat'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
+/** Scenarios with a driver of their own, run once rather than per strategy (waiting-room-scenario.ts); asked for by name. */
+export const OWN_DRIVER_SCENARIOS = ['waiting-room'] as const;
+export type AnyScenarioName = ScenarioName | (typeof OWN_DRIVER_SCENARIOS)[number];
+
 export interface ScenarioSettings {
   readonly quantity: number;
   /** Coupons of the `many` scenario. */

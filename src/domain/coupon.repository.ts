@@ -16,6 +16,8 @@ interface CouponRow extends RowDataPacket {
   min_available_amount: number;
   date_issue_start: Date;
   date_issue_end: Date;
+  waiting_room_ttl_seconds: number | null;
+  waiting_room_pre_queue_seconds: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -40,6 +42,10 @@ function toCoupon(r: CouponRow): Coupon {
     minAvailableAmount: Number(r.min_available_amount),
     dateIssueStart: r.date_issue_start,
     dateIssueEnd: r.date_issue_end,
+    waitingRoom: r.waiting_room_ttl_seconds === null ? null : {
+      admissionTtlSeconds: Number(r.waiting_room_ttl_seconds),
+      preQueueSeconds: Number(r.waiting_room_pre_queue_seconds ?? 0),
+    },
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -55,14 +61,17 @@ function toCouponIssue(r: CouponIssueRow): CouponIssue {
   };
 }
 
-export type NewCoupon = Omit<Coupon, 'id' | 'couponType' | 'issueMode' | 'issuedQuantity' | 'createdAt' | 'updatedAt'>;
+/** A new coupon; `waitingRoom` absent means none. */
+export type NewCoupon = Omit<Coupon, 'id' | 'couponType' | 'issueMode' | 'issuedQuantity' | 'waitingRoom' | 'createdAt' | 'updatedAt'>
+  & { readonly waitingRoom?: Coupon['waitingRoom'] };
 
 export async function insertCoupon(db: Queryable, c: NewCoupon, now: Date): Promise<number> {
   const [res] = await db.execute<ResultSetHeader>(
     `INSERT INTO coupons (title, coupon_type, total_quantity, issued_quantity, discount_amount, min_available_amount,
-       date_issue_start, date_issue_end, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
+       date_issue_start, date_issue_end, waiting_room_ttl_seconds, waiting_room_pre_queue_seconds, created_at, updated_at)
+     VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [c.title, CouponType.FIRST_COME_FIRST_SERVED, c.totalQuantity, c.discountAmount, c.minAvailableAmount,
-      c.dateIssueStart, c.dateIssueEnd, now, now],
+      c.dateIssueStart, c.dateIssueEnd, c.waitingRoom?.admissionTtlSeconds ?? null, c.waitingRoom?.preQueueSeconds ?? null, now, now],
   );
   return res.insertId;
 }
@@ -82,7 +91,7 @@ export async function listCouponsNewestFirst(db: Queryable, limit: number, befor
   return rows.map(toCoupon);
 }
 
-export type CouponTerms = Pick<Coupon, 'id' | 'title' | 'totalQuantity' | 'discountAmount' | 'minAvailableAmount' | 'dateIssueStart' | 'dateIssueEnd'>;
+export type CouponTerms = Pick<Coupon, 'id' | 'title' | 'totalQuantity' | 'discountAmount' | 'minAvailableAmount' | 'dateIssueStart' | 'dateIssueEnd' | 'waitingRoom'>;
 
 /**
  * Writes an admin's change, only if the units issued still fit under the new total: the row lock it
@@ -92,9 +101,10 @@ export type CouponTerms = Pick<Coupon, 'id' | 'title' | 'totalQuantity' | 'disco
 export async function updateCouponTerms(db: Queryable, t: CouponTerms, now: Date): Promise<boolean> {
   const [res] = await db.execute<ResultSetHeader>(
     `UPDATE coupons SET title = ?, total_quantity = ?, discount_amount = ?, min_available_amount = ?,
-        date_issue_start = ?, date_issue_end = ?, updated_at = ?
+        date_issue_start = ?, date_issue_end = ?, waiting_room_ttl_seconds = ?, waiting_room_pre_queue_seconds = ?, updated_at = ?
       WHERE id = ? AND (? IS NULL OR issued_quantity <= ?)`,
-    [t.title, t.totalQuantity, t.discountAmount, t.minAvailableAmount, t.dateIssueStart, t.dateIssueEnd, now,
+    [t.title, t.totalQuantity, t.discountAmount, t.minAvailableAmount, t.dateIssueStart, t.dateIssueEnd,
+      t.waitingRoom?.admissionTtlSeconds ?? null, t.waitingRoom?.preQueueSeconds ?? null, now,
       t.id, t.totalQuantity, t.totalQuantity],
   );
   return res.affectedRows === 1;

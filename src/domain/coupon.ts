@@ -10,6 +10,12 @@ export type CouponType = (typeof CouponType)[keyof typeof CouponType];
 export const IssueMode = { SYNC: 'SYNC', ASYNC: 'ASYNC' } as const;
 export type IssueMode = (typeof IssueMode)[keyof typeof IssueMode];
 
+/** A coupon's opt-in waiting room (issue #13): how long an admitted ticket may claim, how early joins open. */
+export interface WaitingRoomSettings {
+  readonly admissionTtlSeconds: number;
+  readonly preQueueSeconds: number;
+}
+
 export interface Coupon {
   readonly id: number;
   readonly title: string;
@@ -23,6 +29,8 @@ export interface Coupon {
   readonly minAvailableAmount: number;
   readonly dateIssueStart: Date;
   readonly dateIssueEnd: Date;
+  /** null: no waiting room, anyone may claim as before. */
+  readonly waitingRoom: WaitingRoomSettings | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -75,7 +83,7 @@ export function issue(coupon: Coupon, now: Date): Coupon {
 
 /** What an admin may change after creation; absent fields keep their value. */
 export type CouponChange = Partial<Pick<Coupon,
-  'title' | 'totalQuantity' | 'discountAmount' | 'minAvailableAmount' | 'dateIssueStart' | 'dateIssueEnd'>>;
+  'title' | 'totalQuantity' | 'discountAmount' | 'minAvailableAmount' | 'dateIssueStart' | 'dateIssueEnd' | 'waitingRoom'>>;
 
 /** The coupon with the change applied, its window checked as at creation (the end after the start). */
 export function applyChange(coupon: Coupon, change: CouponChange): Coupon {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AbsentIds } from '../../src/async-issue/absent-ids.js';
+import { AbsentIds } from '../../src/domain/absent-ids.js';
 
 describe('AbsentIds', () => {
   it('knows every id of a recorded run, and none outside it', () => {

@@ -7,7 +7,7 @@ const at = (iso: string) => new Date(iso);
 const coupon: Coupon = {
   id: 1, title: 't', couponType: 'FIRST_COME_FIRST_SERVED', issueMode: null, totalQuantity: 10, issuedQuantity: 3,
   discountAmount: 1, minAvailableAmount: 0, dateIssueStart: at('2026-01-01T00:00:00Z'), dateIssueEnd: at('2026-01-02T00:00:00Z'),
-  createdAt: at('2025-12-01T00:00:00Z'), updatedAt: at('2025-12-01T00:00:00Z'),
+  waitingRoom: null, createdAt: at('2025-12-01T00:00:00Z'), updatedAt: at('2025-12-01T00:00:00Z'),
 };
 
 describe('admin changes (pure rules)', () => {

@@ -7,7 +7,7 @@ const end = new Date('2026-12-01T11:00:00Z');
 const coupon = (over: Partial<Coupon> = {}): Coupon => ({
   id: 7, title: 't', couponType: 'FIRST_COME_FIRST_SERVED', issueMode: null, totalQuantity: 10, issuedQuantity: 0,
   discountAmount: 1000, minAvailableAmount: 0, dateIssueStart: start, dateIssueEnd: end,
-  createdAt: start, updatedAt: start, ...over,
+  waitingRoom: null, createdAt: start, updatedAt: start, ...over,
 });
 const at = (ms: number) => new Date(start.getTime() + ms);
 

@@ -92,6 +92,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     ],
   },
+  {
+    version: 4,
+    name: 'coupons.waiting_room_*: the opt-in waiting room (null ttl = no waiting room)',
+    statements: [
+      `ALTER TABLE coupons ADD COLUMN waiting_room_ttl_seconds INT UNSIGNED NULL,
+        ADD COLUMN waiting_room_pre_queue_seconds INT UNSIGNED NULL,
+        ADD CONSTRAINT chk_coupons_waiting_room CHECK (
+          (waiting_room_ttl_seconds IS NULL AND waiting_room_pre_queue_seconds IS NULL)
+          OR (waiting_room_ttl_seconds BETWEEN 1 AND 3600 AND waiting_room_pre_queue_seconds BETWEEN 0 AND 86400))`,
+    ],
+  },
 ];
 
 export interface MigrateResult {

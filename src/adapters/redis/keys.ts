@@ -4,6 +4,7 @@
  */
 export function createKeys(prefix: string) {
   const coupon = (id: number) => `${prefix}{coupon:${id}}`;
+  const users = (id: number) => `${coupon(id)}:users`;
   return {
     prefix,
     /** Distributed lock of the redis-lock strategy. */
@@ -11,7 +12,7 @@ export function createKeys(prefix: string) {
     /** Hash: total (-1 = unlimited), start, end (epoch ms). Its presence means the coupon is loaded. */
     rules: (id: number) => `${coupon(id)}:rules`,
     /** Hash: userId -> reserved at (epoch ms). Its length is the number of units taken. */
-    users: (id: number) => `${coupon(id)}:users`,
+    users,
     /** Stream of reservations waiting to be written to MySQL. */
     stream: (id: number) => `${coupon(id)}:stream`,
     /**
@@ -22,6 +23,16 @@ export function createKeys(prefix: string) {
     rateIp: (id: number, ip: string, second: number) => `${coupon(id)}:rate:ip:${ip}:${second}`,
     /** Held while a coupon's Redis state is rebuilt from MySQL. */
     rebuildLock: (id: number) => `${coupon(id)}:rebuild-lock`,
+    /**
+     * The waiting room's keys, in the order every waiting-room script takes them (see
+     * scripts/waiting-room-common.lua); the last is the async path's reservations hash.
+     */
+    waitingRoom: (id: number) => [
+      `${coupon(id)}:wr:meta`, `${coupon(id)}:wr:line`, `${coupon(id)}:wr:pre`, `${coupon(id)}:wr:held`,
+      `${coupon(id)}:wr:due`, `${coupon(id)}:wr:tickets`, `${coupon(id)}:wr:byuser`, users(id),
+    ] as const,
+    /** 'ROOM' or 'NO_ROOM': the waiting-room setting as last saved, read only while MySQL is out of reach. */
+    waitingRoomSetting: (id: number) => `${coupon(id)}:wr:setting`,
     /** Set of coupon ids whose stream the consumers read. */
     activeCoupons: `${prefix}active-coupons`,
   } as const;

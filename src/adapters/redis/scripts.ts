@@ -5,6 +5,9 @@ import { CONSUMER_GROUP, UNLIMITED_TOTAL, type Keys } from './keys.js';
 // The .lua files sit beside this module in src/ and, copied by the build, in dist/.
 const SCRIPTS_DIR = new URL('./scripts/', import.meta.url);
 
+/** The waiting room's scripts take the 8 keys of keys.waitingRoom(). */
+const WR_KEYS = 8;
+
 /** Each script's file and how many of its arguments are keys (the rest are ARGV). */
 const SCRIPTS = {
   issueReserve: { file: 'issue-reserve.lua', keys: 5 },
@@ -15,6 +18,11 @@ const SCRIPTS = {
   updateRules: { file: 'update-rules.lua', keys: 2 },
   releaseReservation: { file: 'release-reservation.lua', keys: 2 },
   requeueReservation: { file: 'requeue-reservation.lua', keys: 3 },
+  wrJoin: { file: 'wr-join.lua', keys: WR_KEYS },
+  wrStatus: { file: 'wr-status.lua', keys: WR_KEYS },
+  wrClaimBegin: { file: 'wr-claim-begin.lua', keys: WR_KEYS },
+  wrClaimEnd: { file: 'wr-claim-end.lua', keys: WR_KEYS },
+  wrLoad: { file: 'wr-load.lua', keys: WR_KEYS },
 } as const;
 
 type Raw = (...args: (string | number)[]) => Promise<unknown>;
@@ -66,6 +74,56 @@ export interface ReserveReply {
 /** update-rules.lua's return codes (its header lists the same). */
 export const UpdateRulesCode = { APPLIED: 1, NOT_LOADED: -1, BELOW_RESERVED: -2 } as const;
 export type UpdateRulesOutcome = keyof typeof UpdateRulesCode;
+
+/** The waiting room's ticket states as its scripts store them (waiting-room-common.lua's S). */
+export const TicketStateCode = { PRE_QUEUE: 1, WAITING: 2, ADMITTED: 3, CLAIMING: 4, CLAIMED: 5, EXPIRED: 6, SOLD_OUT: 7 } as const;
+export type TicketState = keyof typeof TicketStateCode;
+
+/** The waiting-room scripts' return codes, declared once (each script's header lists its own). */
+export const WaitingRoomCode = {
+  JOINED: 1, ALREADY_IN_LINE: 2, NOT_LOADED: -1, OUTSIDE_WINDOW: -2, SOLD_OUT: -3, NO_TICKET: -4, OTHER_USER: -5, NOT_ADMITTED: -6,
+} as const;
+export type WaitingRoomOutcome = keyof typeof WaitingRoomCode;
+
+/** wr-claim-end.lua's outcomes of an issue attempt. */
+export const ClaimSettlement = { ISSUED: 1, ALREADY_HELD: 2, SOLD_OUT: 3, NOT_ISSUED: 4 } as const;
+export type ClaimSettlement = keyof typeof ClaimSettlement;
+
+/** One ticket as the scripts see it after their lazy steps. */
+export interface TicketView {
+  readonly ticket: string;
+  readonly userId: number;
+  readonly state: TicketState;
+  /** 0 while PRE_QUEUE. */
+  readonly position: number;
+  readonly ahead: number;
+  /** Epoch ms; 0 before admission. */
+  readonly admittedUntil: number;
+  /** The earliest deadline of a held unit (when one may free up), or -1. */
+  readonly nextDeadline: number;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+export interface WaitingRoomTerms {
+  readonly couponId: number;
+  /** null: unlimited. */
+  readonly totalQuantity: number | null;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly admissionTtlMs: number;
+  readonly preQueueMs: number;
+}
+
+const ticketState = decoder(TicketStateCode, 'the waiting room (ticket state)');
+const waitingRoomOutcome = decoder(WaitingRoomCode, 'a waiting-room script');
+
+function viewOf(r: unknown[]): TicketView {
+  return {
+    ticket: String(r[1]), userId: Number(r[2]), state: ticketState(r[3]), position: Number(r[4]), ahead: Number(r[5]),
+    admittedUntil: Number(r[6]), nextDeadline: Number(r[7]), startMs: Number(r[8]), endMs: Number(r[9]),
+  };
+}
 
 export interface CouponTerms {
   readonly couponId: number;
@@ -122,6 +180,18 @@ export interface Scripts {
   releaseReservation(couponId: number, userId: number, reservedAtMs: number, newEpoch: string): Promise<ReleaseOutcome>;
   /** Queues a failed issue again, taking its unit back if still free (requeue-reservation.lua). */
   requeueReservation(couponId: number, userId: number, reservedAtMs: number): Promise<RequeueOutcome>;
+  /** Joins the waiting room, or finds the user's ticket (wr-join.lua). */
+  wrJoin(couponId: number, userId: number, newTicket: string, nowMs: number, seed: number):
+    Promise<{ outcome: WaitingRoomOutcome; view?: TicketView }>;
+  /** One ticket's state after the lazy steps (wr-status.lua). */
+  wrStatus(couponId: number, ticket: string, nowMs: number, seed: number): Promise<{ outcome: WaitingRoomOutcome; view?: TicketView }>;
+  /** Starts a claim with an ADMITTED ticket (wr-claim-begin.lua); NOT_ADMITTED comes with the ticket's state. */
+  wrClaimBegin(couponId: number, ticket: string, userId: number, nowMs: number, leaseMs: number, seed: number):
+    Promise<{ outcome: WaitingRoomOutcome; state?: TicketState }>;
+  /** Settles a claim (wr-claim-end.lua); false when the ticket was no longer claiming. */
+  wrClaimEnd(couponId: number, ticket: string, settlement: ClaimSettlement): Promise<boolean>;
+  /** Writes a queue's terms (wr-load.lua); false when nothing was written. */
+  wrLoad(op: 'create' | 'update' | 'reset', terms: WaitingRoomTerms, base: number): Promise<boolean>;
 }
 
 /** Registers every script on the client once (ioredis then calls them by SHA, falling back to EVAL). */
@@ -171,6 +241,29 @@ export function createScripts(redis: Redis, keys: Keys): Scripts {
     },
     async requeueReservation(couponId, userId, reservedAtMs) {
       return requeueOutcome(await raw.requeueReservation(keys.rules(couponId), keys.users(couponId), keys.stream(couponId), userId, reservedAtMs));
+    },
+    async wrJoin(couponId, userId, newTicket, nowMs, seed) {
+      const r = (await raw.wrJoin(...keys.waitingRoom(couponId), userId, newTicket, nowMs, seed)) as unknown[];
+      const outcome = waitingRoomOutcome(r[0]);
+      return r.length > 1 ? { outcome, view: viewOf(r) } : { outcome };
+    },
+    async wrStatus(couponId, ticket, nowMs, seed) {
+      const r = (await raw.wrStatus(...keys.waitingRoom(couponId), ticket, nowMs, seed)) as unknown[];
+      const outcome = waitingRoomOutcome(r[0]);
+      return r.length > 1 ? { outcome, view: viewOf(r) } : { outcome };
+    },
+    async wrClaimBegin(couponId, ticket, userId, nowMs, leaseMs, seed) {
+      const r = (await raw.wrClaimBegin(...keys.waitingRoom(couponId), ticket, userId, nowMs, leaseMs, seed)) as unknown[];
+      const outcome = waitingRoomOutcome(r[0]);
+      return r.length > 1 ? { outcome, state: ticketState(r[1]) } : { outcome };
+    },
+    async wrClaimEnd(couponId, ticket, settlement) {
+      return Number(await raw.wrClaimEnd(...keys.waitingRoom(couponId), ticket, ClaimSettlement[settlement])) === 1;
+    },
+    async wrLoad(op, t, base) {
+      const r = await raw.wrLoad(...keys.waitingRoom(t.couponId), op, t.totalQuantity ?? UNLIMITED_TOTAL, t.startMs, t.endMs,
+        t.admissionTtlMs, t.preQueueMs, base);
+      return Number(r) === 1;
     },
   };
 }

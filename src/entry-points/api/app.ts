@@ -5,12 +5,14 @@ import { createReserver } from '../../async-issue/reserver.js';
 import { RateLimiter } from '../../rate-limit/rate-limiter.js';
 import { createStrategy, type IssueStrategy } from '../../sync-issue/index.js';
 import { createMetrics, type Metrics } from '../../metrics/metrics.js';
+import { createWaitingRoom } from '../../waiting-room/waiting-room.service.js';
 import { createFastify } from './fastify-instance.js';
 import { registerMetrics } from './metrics.js';
 import { createIdentity } from './identity.js';
 import { registerCouponRoutes } from './routes/coupons.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIssueRoutes } from './routes/issue.js';
+import { registerQueueRoutes } from './routes/queue.js';
 
 export interface AppOptions {
   /** Defaults to the one named by ISSUE_STRATEGY. */
@@ -26,10 +28,12 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
   const identity = createIdentity(security);
   const limiter = new RateLimiter(deps.scripts, security.rateLimitPerUser, security.rateLimitPerIp);
   registerHealthRoutes(app, deps, isOverloaded);
-  registerCouponRoutes(app, { db: deps.db, now: deps.now, log: deps.log, reservations: reservationsOf(deps) }, deps.config.adminToken, identity);
+  const room = createWaitingRoom(deps);
+  registerCouponRoutes(app, { db: deps.db, now: deps.now, log: deps.log, reservations: reservationsOf(deps) }, deps.config.adminToken, identity, room.couponSaved);
+  registerQueueRoutes(app, room, identity);
   const reserver = createReserver(deps, { limiter });
   app.addHook('onClose', () => reserver.close());
   const metrics = opts.metrics ?? (deps.config.metricsEnabled ? createMetrics() : undefined);
-  registerIssueRoutes(app, { strategy, reserver, identity, limiter, now: deps.now }, metrics && registerMetrics(app, deps, metrics));
+  registerIssueRoutes(app, { strategy, reserver, identity, limiter, now: deps.now, room }, metrics && registerMetrics(app, deps, metrics));
   return app;
 }

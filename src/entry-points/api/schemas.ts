@@ -4,10 +4,17 @@ const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 const Amount = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const IsoDateTime = Type.String({ format: 'date-time', maxLength: 40 });
 
-export const IssueRequest = Type.Object({ userId: Id, couponId: Id }, { additionalProperties: false });
+/** `ticket`: required on a coupon with a waiting room (an ADMITTED ticket of the same user), ignored otherwise. */
+export const IssueRequest = Type.Object(
+  { userId: Id, couponId: Id, ticket: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+  { additionalProperties: false },
+);
 export type IssueRequest = Static<typeof IssueRequest>;
 /** With AUTH_MODE=jwt the user is the token's: the body may leave userId out (if given, it must be the token's). */
-export const IssueRequestOfTokenUser = Type.Object({ userId: Type.Optional(Id), couponId: Id }, { additionalProperties: false });
+export const IssueRequestOfTokenUser = Type.Object(
+  { userId: Type.Optional(Id), couponId: Id, ticket: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+  { additionalProperties: false },
+);
 export type IssueRequestOfTokenUser = Static<typeof IssueRequestOfTokenUser>;
 
 export const CreateCouponRequest = Type.Object(
@@ -18,6 +25,13 @@ export const CreateCouponRequest = Type.Object(
     minAvailableAmount: Amount,
     dateIssueStart: IsoDateTime,
     dateIssueEnd: IsoDateTime,
+    waitingRoom: Type.Optional(Type.Union([
+      Type.Object({
+        admissionTtlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+        preQueueSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })),
+      }, { additionalProperties: false }),
+      Type.Null(),
+    ])),
   },
   { additionalProperties: false },
 );
@@ -49,6 +63,7 @@ export const CouponResponse = Type.Object({
   minAvailableAmount: Type.Integer(),
   dateIssueStart: Type.String(),
   dateIssueEnd: Type.String(),
+  waitingRoom: Type.Union([Type.Object({ admissionTtlSeconds: Type.Integer(), preQueueSeconds: Type.Integer() }), Type.Null()]),
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
@@ -65,4 +80,20 @@ export const IssueStatusResponse = Type.Object({
 export const CouponPageResponse = Type.Object({
   items: Type.Array(CouponResponse),
   next: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const JoinQueueRequest = Type.Object({ userId: Id }, { additionalProperties: false });
+export type JoinQueueRequest = Static<typeof JoinQueueRequest>;
+export const JoinQueueRequestOfTokenUser = Type.Object({ userId: Type.Optional(Id) }, { additionalProperties: false });
+export type JoinQueueRequestOfTokenUser = Static<typeof JoinQueueRequestOfTokenUser>;
+
+const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
+export const QueueTicketResponse = Type.Object({
+  ticket: Type.String(),
+  position: NullableInt,
+  ahead: NullableInt,
+  state: Type.String(),
+  admittedUntil: Type.Union([Type.String(), Type.Null()]),
+  estimatedWaitSeconds: NullableInt,
+  retryAfterMs: NullableInt,
 });

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Config } from '../../config.js';
 import type { BenchFlags } from '../../bench/bench-main.js';
-import { BENCH_STRATEGIES, SCENARIOS } from '../../bench/scenarios.js';
+import { BENCH_STRATEGIES, OWN_DRIVER_SCENARIOS, SCENARIOS } from '../../bench/scenarios.js';
 import { VARIANT_NAMES } from '../../bench/variants.js';
 import { requireLoadTools } from '../../harness/dev-dependencies.js';
 import { listOf, nonNegativeNumber, positiveInt, share } from './options.js';
@@ -12,7 +12,8 @@ export function benchCommand(config: () => Config): Command {
     .description('measure every issue strategy side by side (throughput, latency, exactness) against fresh coupons')
     .option('--strategy <list>', `comma list of ${BENCH_STRATEGIES.join(', ')}, or all`, listOf(BENCH_STRATEGIES), [...BENCH_STRATEGIES])
     .option('--variants <list>', `comma list of ${VARIANT_NAMES.join(', ')}, or all: presets the services run under, one after another`, listOf(VARIANT_NAMES), ['default'])
-    .option('--scenario <list>', `comma list of ${SCENARIOS.join(', ')}, or all`, listOf(SCENARIOS), [...SCENARIOS])
+    .option('--scenario <list>', `comma list of ${[...SCENARIOS, ...OWN_DRIVER_SCENARIOS].join(', ')}, or all (default: ${SCENARIOS.join(', ')})`,
+      listOf([...SCENARIOS, ...OWN_DRIVER_SCENARIOS]), [...SCENARIOS])
     .option('--duration <seconds>', 'load per scenario', positiveInt, 5)
     .option('--connections <n>', 'concurrent connections (closed model), or the cap of the open model', positiveInt, 64)
     .option('--rate <n>', 'open model: fixed arrival rate in requests/s, latency from the scheduled send', positiveInt)

@@ -20,19 +20,32 @@ function toJson(c: Coupon) {
   };
 }
 
-/** The fields a body gives, dates parsed; the same rules at creation and in a PATCH. */
+/** The fields a body gives, dates parsed, waiting-room defaults filled in; the same rules at creation and in a PATCH. */
 function parseChange(b: PatchCouponRequest): CouponChange {
-  const { dateIssueStart, dateIssueEnd, ...rest } = b;
+  const { dateIssueStart, dateIssueEnd, waitingRoom, ...rest } = b;
   return {
     ...rest,
+    ...(waitingRoom === undefined ? {} : {
+      waitingRoom: waitingRoom && { admissionTtlSeconds: waitingRoom.admissionTtlSeconds ?? 120, preQueueSeconds: waitingRoom.preQueueSeconds ?? 0 },
+    }),
     ...(dateIssueStart === undefined ? {} : { dateIssueStart: parseIsoDate(dateIssueStart, 'dateIssueStart') }),
     ...(dateIssueEnd === undefined ? {} : { dateIssueEnd: parseIsoDate(dateIssueEnd, 'dateIssueEnd') }),
   };
 }
 
-export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDeps, adminToken: string | undefined, identity: Identity): void {
+/** Told of every coupon an admin call created or changed (the waiting room follows its terms). */
+export type CouponSavedHook = (coupon: Coupon, created: boolean) => Promise<void>;
+
+export function registerCouponRoutes(
+  app: FastifyInstance, deps: CouponServiceDeps, adminToken: string | undefined, identity: Identity,
+  onSaved: CouponSavedHook = async () => undefined,
+): void {
   // Authenticated first, before the body is even read: an unauthenticated caller learns nothing, not the schema.
   const admin = adminOnly(adminToken);
+  const saved = async (c: Coupon, created = false) => {
+    await onSaved(c, created);
+    return toJson(c);
+  };
 
   app.post<{ Body: CreateCouponRequest }>('/v1/coupons', {
     onRequest: admin,
@@ -40,7 +53,7 @@ export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDe
   }, async (req, reply) => {
     const c = parseChange(req.body) as Required<CouponChange>;
     if (c.dateIssueEnd <= c.dateIssueStart) throw new InvalidRequestError('dateIssueEnd must be after dateIssueStart');
-    return reply.status(201).send(toJson(await createCoupon(deps, c)));
+    return reply.status(201).send(await saved(await createCoupon(deps, c), true));
   });
 
   app.get<{ Querystring: ListCouponsQuery }>('/v1/coupons', {
@@ -56,12 +69,12 @@ export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDe
   app.patch<{ Params: { couponId: string }; Body: PatchCouponRequest }>('/v1/coupons/:couponId', {
     onRequest: admin,
     schema: { body: PatchCouponRequest, response: { 200: CouponResponse } },
-  }, async (req) => toJson(await updateCoupon(deps, parseId(req.params.couponId, 'couponId'), parseChange(req.body))));
+  }, async (req) => saved(await updateCoupon(deps, parseId(req.params.couponId, 'couponId'), parseChange(req.body))));
 
   app.post<{ Params: { couponId: string } }>('/v1/coupons/:couponId/close', {
     onRequest: admin,
     schema: { response: { 200: CouponResponse } },
-  }, async (req) => toJson(await closeCoupon(deps, parseId(req.params.couponId, 'couponId'))));
+  }, async (req) => saved(await closeCoupon(deps, parseId(req.params.couponId, 'couponId'))));
 
   app.get<{ Params: { couponId: string } }>('/v1/coupons/:couponId', {
     schema: { response: { 200: CouponResponse } },

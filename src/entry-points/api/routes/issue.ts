@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Reserver } from '../../../async-issue/reserver.js';
 import type { RateLimiter } from '../../../rate-limit/rate-limiter.js';
 import type { IssueStrategy } from '../../../sync-issue/index.js';
+import { claimThrough, type WaitingRoom } from '../../../waiting-room/waiting-room.service.js';
 import { sendCouponError } from '../error-handler.js';
 import type { AnswerHook } from '../metrics.js';
 import type { Identity } from '../identity.js';
@@ -24,12 +25,19 @@ export interface IssueRouteDeps {
   /** The sync path's limits; the reserver counts the async path's inside its script. */
   readonly limiter: RateLimiter;
   readonly now: () => Date;
+  /** On a coupon with a waiting room, an issue needs the caller's ADMITTED ticket. */
+  readonly room?: WaitingRoom;
 }
 
-/** `onAnswer` (absent with METRICS_ENABLED=0) records every answer, refusals and faults included. */
+/**
+ * `onAnswer` (absent with METRICS_ENABLED=0) records every answer, refusals and faults included.
+ * `room`: on a coupon with a waiting room, an issue needs the caller's ADMITTED ticket (checked after
+ * the identity and the sync path's limits, before the issue).
+ */
 export function registerIssueRoutes(app: FastifyInstance, d: IssueRouteDeps, onAnswer?: AnswerHook): void {
   const body = d.identity.mode === 'jwt' ? IssueRequestOfTokenUser : IssueRequest;
   const onRequest = d.identity.onRequest;
+  const claimOf = (couponId: number, userId: number, ticket: string | undefined) => d.room?.beginClaim(couponId, userId, ticket) ?? null;
 
   app.post<{ Body: IssueRequestOfTokenUser }>('/v1/issue', {
     onRequest,
@@ -39,7 +47,7 @@ export function registerIssueRoutes(app: FastifyInstance, d: IssueRouteDeps, onA
     const userId = d.identity.userFor(req, req.body.userId);
     const limited = await d.limiter.check(req.body.couponId, userId, req.ip, d.now().getTime());
     if (limited) throw limited;
-    await d.strategy.issue(req.body.couponId, userId);
+    await claimThrough(await claimOf(req.body.couponId, userId, req.body.ticket), () => d.strategy.issue(req.body.couponId, userId));
     return OK;
   });
 
@@ -50,7 +58,8 @@ export function registerIssueRoutes(app: FastifyInstance, d: IssueRouteDeps, onA
     schema: issueRouteSchema(202, body),
   }, async (req, reply) => {
     // Refusals come back as values here: throwing each of a flood's 409s halved throughput (docs/benchmarks.md).
-    const refusal = await d.reserver.decide(req.body.couponId, d.identity.userFor(req, req.body.userId), req.ip);
+    const userId = d.identity.userFor(req, req.body.userId);
+    const refusal = await claimThrough(await claimOf(req.body.couponId, userId, req.body.ticket), () => d.reserver.decide(req.body.couponId, userId, req.ip));
     return refusal ? sendCouponError(reply, refusal) : reply.status(202).send(OK);
   });
 }
