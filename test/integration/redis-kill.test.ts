@@ -180,7 +180,8 @@ interface LossLine { msg: string; couponId: number; reservationsLost: number | n
 /** Waits for the API's account of what the restarted Redis lost (it checks as soon as it reconnects). */
 async function lossTrace(s: Stack, couponId: number, from: number): Promise<LossLine> {
   const find = () => s.logs.slice(from).map((l) => JSON.parse(l) as LossLine).find((l) => l.couponId === couponId && 'reservationsLost' in l);
-  await waitUntil('the API told what Redis lost', async () => find() !== undefined, 60_000);
+  await waitUntil('the API told what Redis lost', async () => find() !== undefined, 60_000)
+    .catch((err: Error) => { throw new Error(`${err.message}; its last log lines:\n${s.logs.slice(-8).join('')}`); });
   return find()!;
 }
 
