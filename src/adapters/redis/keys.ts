@@ -16,6 +16,11 @@ export function createKeys(prefix: string) {
     stream: (id: number) => `${coupon(id)}:stream`,
     /** Held while a coupon's Redis state is rebuilt from MySQL. */
     rebuildLock: (id: number) => `${coupon(id)}:rebuild-lock`,
+    /**
+     * Hash of one second's answers, summed over every API process (HINCRBY): `c:<CODE>` -> count,
+     * `l:<bucket>` -> answers in that latency bucket. Short-lived: the live page reads the last seconds.
+     */
+    liveSecond: (id: number, epochSecond: number) => `${coupon(id)}:live:${epochSecond}`,
     /** Set of coupon ids whose stream the consumers read. */
     activeCoupons: `${prefix}active-coupons`,
     /** Stream of entries the consumer could not persist, with the reason. */

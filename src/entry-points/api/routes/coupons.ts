@@ -4,6 +4,8 @@ import { closeCoupon, listCoupons, updateCoupon } from '../../../domain/coupon-a
 import { createCoupon, getCoupon, getIssueStatus, type CouponServiceDeps } from '../../../domain/coupon.service.js';
 import { InvalidRequestError } from '../../../errors.js';
 import { requireAdmin } from '../auth.js';
+import { ErrorCode } from '../../../errors.js';
+import { errorResponses, idParams } from '../openapi.js';
 import { parseId, parseIsoDate, parseLimit } from '../params.js';
 import {
   CouponPageResponse, CouponResponse, CreateCouponRequest, IssueStatusResponse, ListCouponsQuery, PatchCouponRequest,
@@ -29,12 +31,14 @@ function parseChange(b: PatchCouponRequest): CouponChange {
   };
 }
 
+const ADMIN = [{ adminToken: [] }];
+
 export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDeps, adminToken: string | undefined): void {
   const admin = requireAdmin(adminToken);
 
   app.post<{ Body: CreateCouponRequest }>('/v1/coupons', {
     preHandler: admin,
-    schema: { body: CreateCouponRequest, response: { 201: CouponResponse } },
+    schema: { tags: ['admin'], summary: 'Open a coupon event', security: ADMIN, body: CreateCouponRequest, response: { 201: CouponResponse, ...errorResponses({ 401: [ErrorCode.UNAUTHORIZED] }) } },
   }, async (req, reply) => {
     const c = parseChange(req.body) as Required<CouponChange>;
     if (c.dateIssueEnd <= c.dateIssueStart) throw new InvalidRequestError('dateIssueEnd must be after dateIssueStart');
@@ -43,7 +47,7 @@ export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDe
 
   app.get<{ Querystring: ListCouponsQuery }>('/v1/coupons', {
     preHandler: admin,
-    schema: { querystring: ListCouponsQuery, response: { 200: CouponPageResponse } },
+    schema: { tags: ['admin'], summary: 'Coupon events, newest first', security: ADMIN, querystring: ListCouponsQuery, response: { 200: CouponPageResponse, ...errorResponses({ 401: [ErrorCode.UNAUTHORIZED] }) } },
   }, async (req) => {
     const limit = req.query.limit === undefined ? 20 : parseLimit(req.query.limit, 100);
     const after = req.query.after === undefined ? null : parseId(req.query.after, 'after');
@@ -53,20 +57,29 @@ export function registerCouponRoutes(app: FastifyInstance, deps: CouponServiceDe
 
   app.patch<{ Params: { couponId: string }; Body: PatchCouponRequest }>('/v1/coupons/:couponId', {
     preHandler: admin,
-    schema: { body: PatchCouponRequest, response: { 200: CouponResponse } },
+    schema: {
+      tags: ['admin'], summary: 'Change an event (any creation field)', security: ADMIN, params: idParams('couponId'), body: PatchCouponRequest,
+      response: { 200: CouponResponse, ...errorResponses({ 401: [ErrorCode.UNAUTHORIZED], 404: [ErrorCode.COUPON_NOT_EXIST], 409: [ErrorCode.QUANTITY_BELOW_ISSUED] }) },
+    },
   }, async (req) => toJson(await updateCoupon(deps, parseId(req.params.couponId, 'couponId'), parseChange(req.body))));
 
   app.post<{ Params: { couponId: string } }>('/v1/coupons/:couponId/close', {
     preHandler: admin,
-    schema: { response: { 200: CouponResponse } },
+    schema: {
+      tags: ['admin'], summary: 'End the window now', security: ADMIN, params: idParams('couponId'),
+      response: { 200: CouponResponse, ...errorResponses({ 401: [ErrorCode.UNAUTHORIZED], 404: [ErrorCode.COUPON_NOT_EXIST] }) },
+    },
   }, async (req) => toJson(await closeCoupon(deps, parseId(req.params.couponId, 'couponId'))));
 
   app.get<{ Params: { couponId: string } }>('/v1/coupons/:couponId', {
-    schema: { response: { 200: CouponResponse } },
+    schema: { tags: ['coupons'], summary: 'One coupon event', params: idParams('couponId'), response: { 200: CouponResponse, ...errorResponses({ 404: [ErrorCode.COUPON_NOT_EXIST] }) } },
   }, async (req) => toJson(await getCoupon(deps, parseId(req.params.couponId, 'couponId'))));
 
   app.get<{ Params: { couponId: string; userId: string } }>('/v1/coupons/:couponId/issues/:userId', {
-    schema: { response: { 200: IssueStatusResponse } },
+    schema: {
+      tags: ['coupons'], summary: 'Whether a user holds the coupon: ISSUED, or PENDING until the consumer wrote it', params: idParams('couponId', 'userId'),
+      response: { 200: IssueStatusResponse, ...errorResponses({ 404: [ErrorCode.COUPON_ISSUE_NOT_EXIST] }) },
+    },
   }, async (req) => {
     const s = await getIssueStatus(deps, parseId(req.params.couponId, 'couponId'), parseId(req.params.userId, 'userId'));
     return { ...s, dateIssued: s.dateIssued.toISOString() };

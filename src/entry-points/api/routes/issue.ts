@@ -3,7 +3,9 @@ import type { Reserver } from '../../../async-issue/reserver.js';
 import type { IssueStrategy } from '../../../sync-issue/index.js';
 import { sendCouponError } from '../error-handler.js';
 import type { AnswerHook } from '../metrics.js';
-import { ErrorResponse, IssueRequest, SuccessResponse } from '../schemas.js';
+import { ErrorCode } from '../../../errors.js';
+import { errorResponses } from '../openapi.js';
+import { IssueRequest, SuccessResponse } from '../schemas.js';
 
 export const OK = { isSuccess: true, comment: null } as const;
 
@@ -12,7 +14,20 @@ export const OK = { isSuccess: true, comment: null } as const;
  * Error bodies get a compiled serializer as well: most answers of a flood are 409s.
  */
 export function issueRouteSchema(successStatus: 200 | 202) {
-  return { body: IssueRequest, response: { [successStatus]: SuccessResponse, '4xx': ErrorResponse, '5xx': ErrorResponse } };
+  return {
+    tags: ['issue'],
+    summary: successStatus === 200 ? 'Issue a coupon now: in MySQL before the 200' : 'Reserve a coupon in Redis; the consumer persists it',
+    body: IssueRequest,
+    response: {
+      [successStatus]: SuccessResponse,
+      ...errorResponses({
+        404: [ErrorCode.COUPON_NOT_EXIST],
+        409: [ErrorCode.DUPLICATED_COUPON_ISSUE, ErrorCode.INVALID_COUPON_ISSUE_QUANTITY, ErrorCode.INVALID_COUPON_ISSUE_DATE, ErrorCode.COUPON_ISSUE_MODE_MISMATCH],
+        413: [ErrorCode.INVALID_REQUEST],
+        415: [ErrorCode.INVALID_REQUEST],
+      }),
+    },
+  };
 }
 
 /** `onAnswer` (absent with METRICS_ENABLED=0) records every answer, refusals and faults included. */
