@@ -10,8 +10,8 @@ export const LATENCY_BOUNDS_MS: readonly number[] = Array.from({ length: 53 }, (
 /** Seconds a flushed second stays in Redis: the page's chart spans the last minutes. */
 export const LIVE_SECOND_TTL_S = 600;
 
-/** Coupons one process records per second at most: ids of coupons that do not exist must not grow the map without bound. */
-const MAX_COUPONS_PER_SECOND = 1000;
+/** Coupons one process records between flushes at most: ids of coupons that do not exist must not grow the map without bound. */
+const MAX_COUPONS_PER_FLUSH = 1000;
 
 function bucketOf(ms: number): number {
   // Binary search over the bounds: ~6 comparisons.
@@ -33,31 +33,30 @@ interface SecondOfCoupon {
 export interface LiveAnswers {
   /** One answer to an issue request for `couponId`: `code` is OK for a 2xx, the error code otherwise. */
   record(couponId: number, code: string, ms: number): void;
-  /** Writes what was recorded since the last flush (one pipelined write); the timer calls it every second. */
+  /** Adds what was recorded since the last flush to Redis (one pipelined write); the timer calls it every second. */
   flush(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
- * Answers per coupon, per second and per code, counted in this process's memory on the hot path (no
- * Redis command per request) and added to Redis once a second in one pipeline, so every API process's
- * counts sum in the same per-second hash and any process can serve them.
+ * Answers per coupon and code, counted in this process's memory on the hot path (no Redis command
+ * per request) and added once a second in one pipeline to the hash of the second the flush runs in,
+ * so every API process's counts sum there and any process can serve them. Keyed by the flush's second,
+ * not the answer's: a flush that runs late still lands in a second no reader has passed yet.
  */
 export function createLiveAnswers(client: { redis: Redis; keys: Keys }, onError: (err: unknown) => void, intervalMs = 1000): LiveAnswers {
-  // epoch second -> coupon id -> counts
-  let seconds = new Map<number, Map<number, SecondOfCoupon>>();
+  let coupons = new Map<number, SecondOfCoupon>();
   const flush = async (): Promise<void> => {
-    if (seconds.size === 0) return;
-    const taken = seconds;
-    seconds = new Map();
+    if (coupons.size === 0) return;
+    const taken = coupons;
+    coupons = new Map();
+    const second = Math.floor(Date.now() / 1000);
     const pipe = client.redis.pipeline();
-    for (const [second, coupons] of taken) {
-      for (const [couponId, s] of coupons) {
-        const key = client.keys.liveSecond(couponId, second);
-        for (const [code, c] of s.codes) pipe.hincrby(key, `c:${code}`, c.n);
-        for (const [bucket, c] of s.latency) pipe.hincrby(key, `l:${bucket}`, c.n);
-        pipe.expire(key, LIVE_SECOND_TTL_S);
-      }
+    for (const [couponId, s] of taken) {
+      const key = client.keys.liveSecond(couponId, second);
+      for (const [code, c] of s.codes) pipe.hincrby(key, `c:${code}`, c.n);
+      for (const [bucket, c] of s.latency) pipe.hincrby(key, `l:${bucket}`, c.n);
+      pipe.expire(key, LIVE_SECOND_TTL_S);
     }
     await pipe.exec();
   };
@@ -65,12 +64,9 @@ export function createLiveAnswers(client: { redis: Redis; keys: Keys }, onError:
   timer.unref();
   return {
     record(couponId, code, ms) {
-      const second = Math.floor(Date.now() / 1000);
-      let coupons = seconds.get(second);
-      if (!coupons) seconds.set(second, (coupons = new Map()));
       let s = coupons.get(couponId);
       if (!s) {
-        if (coupons.size >= MAX_COUPONS_PER_SECOND) return;
+        if (coupons.size >= MAX_COUPONS_PER_FLUSH) return;
         coupons.set(couponId, (s = { codes: new Map(), latency: new Map() }));
       }
       const c = s.codes.get(code);

@@ -65,7 +65,8 @@ interface Followed {
 /**
  * One snapshot per followed coupon per second per process, shared by all its streams: the reads
  * (the coupon, its state, the last second's answers) cost the same for one open page or a thousand.
- * Ticks half a second after each second starts, so every process has flushed the second before.
+ * Ticks half a second into each second and reads the seconds before it: every process has finished
+ * its flushes into them (they write to the second they run in).
  */
 export function createLiveHub(deps: Deps, now: () => Date = deps.now): LiveHub {
   const followed = new Map<number, Followed>();
