@@ -41,11 +41,19 @@ export function liveStateOf(c: Pick<Coupon, 'dateIssueStart' | 'dateIssueEnd' | 
 
 type Listener = (s: LiveSnapshot) => void;
 
+/** One snapshot's answers: `second` is the last second they cover (a new page draws the last minutes from these). */
+export interface PastAnswers {
+  readonly second: number;
+  readonly answers: Record<string, number>;
+}
+
 export interface LiveHub {
   /** `listener` gets the coupon's snapshot once a second; call the result to stop. */
   subscribe(couponId: number, listener: Listener): () => void;
   /** The coupon's last snapshot, if it is followed and one was read: a new stream starts with it. */
   latest(couponId: number): LiveSnapshot | undefined;
+  /** The answers of the last HISTORY_SECONDS, by second (read from Redis once when a process starts following the coupon). */
+  history(couponId: number): Promise<PastAnswers[]>;
   stop(): void;
 }
 
@@ -53,12 +61,16 @@ export interface LiveHub {
 const MAX_LIVE_COUPONS = 100;
 /** A snapshot sums at most this many seconds of answers (after a stall longer than that, the rest are dropped). */
 const MAX_SECONDS_PER_SNAPSHOT = 10;
+/** What a page opened late (after the demo's flood, say) still draws. */
+export const HISTORY_SECONDS = 300;
 
 interface Followed {
   readonly listeners: Set<Listener>;
   last?: LiveSnapshot;
   /** The last second whose answers a snapshot reported. */
   lastSecond?: number;
+  history: PastAnswers[];
+  historyRead?: Promise<void>;
   soldOut?: { at: Date; afterMs: number };
 }
 
@@ -134,8 +146,26 @@ export function createLiveHub(deps: Deps, now: () => Date = deps.now): LiveHub {
         soldOutAfterMs: soldOut?.afterMs ?? null,
       };
       f.last = snapshot;
+      f.history.push({ second, answers: snapshot.answers });
+      while ((f.history[0]?.second ?? second) <= second - HISTORY_SECONDS) f.history.shift();
       for (const l of f.listeners) l(snapshot);
     }));
+  };
+
+  /** The seconds before the coupon was followed here; the ticks take it from the next second on. */
+  const readHistory = async (couponId: number, f: Followed): Promise<void> => {
+    const upTo = Math.floor(now().getTime() / 1000) - 1;
+    f.lastSecond = upTo;
+    const pipe = deps.redis.pipeline();
+    for (let s = upTo - HISTORY_SECONDS + 1; s <= upTo; s++) pipe.hgetall(deps.keys.liveSecond(couponId, s));
+    const replies = (await pipe.exec()) ?? [];
+    const past: PastAnswers[] = [];
+    replies.forEach(([err, hash], k) => {
+      const fields = Object.entries((err ? {} : hash) as Record<string, string>);
+      if (fields.length === 0) return;
+      past.push({ second: upTo - HISTORY_SECONDS + 1 + k, answers: secondOfAnswers(Object.fromEntries(fields.map(([n, v]) => [n, Number(v)]))).answers });
+    });
+    f.history = [...past, ...f.history];
   };
 
   const schedule = () => {
@@ -152,7 +182,8 @@ export function createLiveHub(deps: Deps, now: () => Date = deps.now): LiveHub {
       let f = followed.get(couponId);
       if (!f) {
         if (followed.size >= MAX_LIVE_COUPONS) throw new UnavailableError(`at most ${MAX_LIVE_COUPONS} events are followed live at once`);
-        followed.set(couponId, (f = { listeners: new Set() }));
+        followed.set(couponId, (f = { listeners: new Set(), history: [] }));
+        f.historyRead = readHistory(couponId, f).catch((err: unknown) => deps.log.warn({ err }, 'live history not read'));
       }
       f.listeners.add(listener);
       if (!timer) schedule();
@@ -163,6 +194,11 @@ export function createLiveHub(deps: Deps, now: () => Date = deps.now): LiveHub {
       };
     },
     latest: (couponId) => followed.get(couponId)?.last,
+    async history(couponId) {
+      const f = followed.get(couponId);
+      await f?.historyRead;
+      return f ? [...f.history] : [];
+    },
     stop() {
       clearTimeout(timer);
       followed.clear();

@@ -5,6 +5,8 @@ export interface SseReader<T> {
   readonly status: number;
   readonly contentType: string;
   readonly events: T[];
+  /** The data of `event: history` blocks (the stream's first). */
+  readonly history: unknown[];
   close(): void;
 }
 
@@ -12,6 +14,7 @@ export async function openSse<T>(url: string): Promise<SseReader<T>> {
   return new Promise((resolve, reject) => {
     const req = request(url, { headers: { accept: 'text/event-stream' } }, (res) => {
       const events: T[] = [];
+      const history: unknown[] = [];
       let buffered = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -20,11 +23,15 @@ export async function openSse<T>(url: string): Promise<SseReader<T>> {
         while ((end = buffered.indexOf('\n\n')) >= 0) {
           const block = buffered.slice(0, end);
           buffered = buffered.slice(end + 2);
-          for (const line of block.split('\n')) if (line.startsWith('data: ')) events.push(JSON.parse(line.slice(6)) as T);
+          const lines = block.split('\n');
+          const data = lines.find((l) => l.startsWith('data: '));
+          if (data === undefined) continue;
+          if (lines.includes('event: history')) history.push(JSON.parse(data.slice(6)));
+          else events.push(JSON.parse(data.slice(6)) as T);
         }
       });
       res.on('error', () => {});
-      resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), events, close: () => req.destroy() });
+      resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), events, history, close: () => req.destroy() });
     });
     req.on('error', reject);
     req.end();

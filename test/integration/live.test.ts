@@ -66,6 +66,22 @@ describe('GET /v1/coupons/:couponId/live', () => {
     }
   });
 
+  it('a stream opened after the flood starts with its history: every answer of it, by code, exactly once', async () => {
+    const couponId = await insertTestCoupon(ctx.t.deps, { total: 50 });
+    const flood = await fireIssues([ctx.url, secondUrl], '/v1/issue-async', floodBodies(couponId, 200, 40), 16);
+    const want = byCode(flood.outcomes);
+    let got: Record<string, number> = {};
+    // Each process flushes once a second: wait until both flushes are in, reopening the stream.
+    await waitUntil('the flood in a new stream\'s history', async () => {
+      const s = await openSse<LiveSnapshot>(`${secondUrl}/v1/coupons/${couponId}/live`);
+      await waitUntil('the history event', async () => s.history.length > 0, 5000);
+      s.close();
+      got = summed(s.history[0] as LiveSnapshot[]);
+      return got.OK === 50 && Object.values(got).reduce((a, b) => a + b, 0) >= flood.total;
+    }, 10_000).catch(() => {});
+    expect(got).toEqual(want);
+  });
+
   it('404 COUPON_NOT_EXIST for a coupon that does not exist; 400 for a bad id', async () => {
     const res = await ctx.app.inject({ url: '/v1/coupons/99999999/live' });
     expect(res.statusCode).toBe(404);

@@ -50,7 +50,12 @@
     if (chart) chart.setSize({ width: Math.max(280, document.getElementById('chart').clientWidth), height: 240 });
   });
 
-  function addPoint(at, answers) {
+  var lastSecond = -Infinity;
+  function addPoint(second, answers) {
+    // The history and the first snapshots can cover the same second: count each once.
+    if (second <= lastSecond) return;
+    lastSecond = second;
+    renderAnswers(answers);
     var fresh = false;
     Object.keys(answers).forEach(function (code) {
       if (!series[code]) {
@@ -59,7 +64,7 @@
         fresh = true;
       }
     });
-    xs.push(Math.floor(at / 1000) - 1);
+    xs.push(second);
     codes.forEach(function (code) { series[code].push(answers[code] || 0); });
     while (xs.length > WINDOW_S) {
       xs.shift();
@@ -106,10 +111,12 @@
     document.getElementById('sold-out').textContent = s.soldOutAt
       ? 'Sold out at ' + clock(new Date(s.soldOutAt)) + ' after ' + (s.soldOutAfterMs / 1000).toFixed(1) + ' s'
       : s.state === 'sold out' ? 'Sold out' : '';
-    renderAnswers(s.answers);
-    addPoint(Date.parse(s.at), s.answers);
+    addPoint(Math.floor(Date.parse(s.at) / 1000) - 1, s.answers);
   }
 
   var source = new EventSource('/v1/coupons/' + couponId + '/live');
   source.onmessage = function (e) { render(JSON.parse(e.data)); };
+  source.addEventListener('history', function (e) {
+    JSON.parse(e.data).forEach(function (p) { addPoint(p.second, p.answers); });
+  });
 })();

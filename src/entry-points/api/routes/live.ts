@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../../../deps.js';
 import { getCoupon } from '../../../domain/coupon.service.js';
 import { ErrorCode } from '../../../errors.js';
-import { createLiveHub, type LiveHub } from '../../../metrics/live-snapshots.js';
+import { createLiveHub, type LiveHub, type LiveSnapshot } from '../../../metrics/live-snapshots.js';
 import { errorResponses, idParams } from '../openapi.js';
 import { parseId } from '../params.js';
 
@@ -27,7 +27,8 @@ export function registerLiveRoutes(app: FastifyInstance, deps: Deps): LiveHub {
       summary: 'A coupon event, live: one JSON snapshot a second as Server-Sent Events',
       description: 'Each `data:` line holds {couponId, at, title, state (upcoming | open | sold out | closed), dateIssueStart, dateIssueEnd, '
         + 'issued, total, persisted, queued, pending, gap, answers (counts of the second before by code: OK for a 200/202, else the error code), '
-        + 'p50Ms, p99Ms, soldOutAt, soldOutAfterMs}, summed over every API process.',
+        + 'p50Ms, p99Ms, soldOutAt, soldOutAfterMs}, summed over every API process. The stream opens with an `event: history` '
+        + 'whose data is [{second, answers}] for the last five minutes.',
       params: idParams('couponId'),
       response: {
         200: { description: 'text/event-stream of snapshots', content: { 'text/event-stream': { schema: Type.String() } } },
@@ -38,9 +39,19 @@ export function registerLiveRoutes(app: FastifyInstance, deps: Deps): LiveHub {
     const couponId = parseId(req.params.couponId, 'couponId');
     await getCoupon(deps, couponId);
     const res = reply.raw;
-    const send = (s: unknown) => res.write(`data: ${JSON.stringify(s)}\n\n`);
+    // Snapshots that come while the history is read wait for the headers; the page skips the seconds it already has.
+    const waiting: LiveSnapshot[] = [];
+    let ready = false;
+    const send = (s: LiveSnapshot) => (ready ? res.write(`data: ${JSON.stringify(s)}\n\n`) : waiting.push(s));
     // Before the hijack, so a refusal (too many events followed) is an ordinary error answer.
     let unsubscribe: (() => void) | undefined = hub.subscribe(couponId, send);
+    res.on('close', () => {
+      open.delete(res);
+      unsubscribe?.();
+      unsubscribe = undefined;
+    });
+    const past = await hub.history(couponId);
+    if (unsubscribe === undefined) return reply.hijack(); // gone while the history was read
     reply.hijack();
     res.writeHead(200, {
       ...(reply.getHeaders() as Record<string, string>),
@@ -50,15 +61,11 @@ export function registerLiveRoutes(app: FastifyInstance, deps: Deps): LiveHub {
       // Proxies such as nginx would otherwise buffer the stream.
       'x-accel-buffering': 'no',
     });
-    res.write('retry: 2000\n\n');
+    res.write(`retry: 2000\nevent: history\ndata: ${JSON.stringify(past)}\n\n`);
+    ready = true;
     const last = hub.latest(couponId);
-    if (last) send(last);
+    for (const s of waiting.length > 0 ? waiting : last ? [last] : []) send(s);
     open.add(res);
-    res.on('close', () => {
-      open.delete(res);
-      unsubscribe?.();
-      unsubscribe = undefined;
-    });
   });
   return hub;
 }

@@ -84,8 +84,9 @@ ${stat('persisted', 'rows persisted', '–')}${stat('queued', 'queued (not yet r
 ${stat('gap', 'consistency gap', '–')}${stat('p50', 'p50 latency (ms)', '–')}${stat('p99', 'p99 latency (ms)', '–')}
 </section>
 <section aria-label="answers per second"><h2>Answers per second, by code</h2><div id="chart"></div>
-<table id="answers"><thead><tr><th>code</th><th>last second</th><th>since this page opened</th></tr></thead><tbody></tbody></table></section>
-<p class="note">Live from <code>GET /v1/coupons/${c.id}/live</code>, summed over every API process; answers are those of the second before.</p>
+<table id="answers"><thead><tr><th>code</th><th>last second</th><th>total shown</th></tr></thead><tbody></tbody></table></section>
+<p class="note">Live from <code>GET /v1/coupons/${c.id}/live</code>, summed over every API process, a second behind;
+the chart and the totals start five minutes before the page was opened.</p>
 </main>`;
     return reply.type('text/html; charset=utf-8').send(page(c.title, body, '<script src="/assets/uPlot.iife.min.js"></script><script src="/assets/live.js"></script>'));
   });
