@@ -42,9 +42,8 @@ export function liveStateOf(c: Pick<Coupon, 'dateIssueStart' | 'dateIssueEnd' | 
 type Listener = (s: LiveSnapshot) => void;
 
 /** One snapshot's answers: `second` is the last second they cover (a new page draws the last minutes from these). */
-export interface PastAnswers {
+export interface PastAnswers extends SecondOfAnswers {
   readonly second: number;
-  readonly answers: Record<string, number>;
 }
 
 export interface LiveHub {
@@ -146,7 +145,7 @@ export function createLiveHub(deps: Deps, now: () => Date = deps.now): LiveHub {
         soldOutAfterMs: soldOut?.afterMs ?? null,
       };
       f.last = snapshot;
-      f.history.push({ second, answers: snapshot.answers });
+      f.history.push({ second, answers: snapshot.answers, p50Ms: snapshot.p50Ms, p99Ms: snapshot.p99Ms });
       while ((f.history[0]?.second ?? second) <= second - HISTORY_SECONDS) f.history.shift();
       for (const l of f.listeners) l(snapshot);
     }));
@@ -163,7 +162,7 @@ export function createLiveHub(deps: Deps, now: () => Date = deps.now): LiveHub {
     replies.forEach(([err, hash], k) => {
       const fields = Object.entries((err ? {} : hash) as Record<string, string>);
       if (fields.length === 0) return;
-      past.push({ second: upTo - HISTORY_SECONDS + 1 + k, answers: secondOfAnswers(Object.fromEntries(fields.map(([n, v]) => [n, Number(v)]))).answers });
+      past.push({ second: upTo - HISTORY_SECONDS + 1 + k, ...secondOfAnswers(Object.fromEntries(fields.map(([n, v]) => [n, Number(v)]))) });
     });
     f.history = [...past, ...f.history];
   };

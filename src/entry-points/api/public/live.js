@@ -79,6 +79,13 @@
     }
   }
 
+  // The last second that had answers: a quiet second keeps the figures of the flood.
+  function latency(p) {
+    if (p.p50Ms === null) return;
+    text('p50', p.p50Ms);
+    text('p99', p.p99Ms);
+  }
+
   function renderAnswers(answers) {
     Object.keys(answers).forEach(function (code) { totals[code] = (totals[code] || 0) + answers[code]; });
     var body = document.querySelector('#answers tbody');
@@ -104,8 +111,7 @@
     text('queued', s.queued === null ? 'n/a (sync)' : s.queued);
     text('pending', s.pending === null ? 'n/a (sync)' : s.pending);
     text('gap', s.gap);
-    text('p50', s.p50Ms);
-    text('p99', s.p99Ms);
+    latency(s);
     var share = s.total ? Math.min(100, (100 * s.issued) / s.total) : 0;
     document.getElementById('bar-fill').style.width = share + '%';
     document.getElementById('sold-out').textContent = s.soldOutAt
@@ -117,6 +123,9 @@
   var source = new EventSource('/v1/coupons/' + couponId + '/live');
   source.onmessage = function (e) { render(JSON.parse(e.data)); };
   source.addEventListener('history', function (e) {
-    JSON.parse(e.data).forEach(function (p) { addPoint(p.second, p.answers); });
+    JSON.parse(e.data).forEach(function (p) {
+      addPoint(p.second, p.answers);
+      latency(p);
+    });
   });
 })();

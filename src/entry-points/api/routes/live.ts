@@ -28,7 +28,7 @@ export function registerLiveRoutes(app: FastifyInstance, deps: Deps): LiveHub {
       description: 'Each `data:` line holds {couponId, at, title, state (upcoming | open | sold out | closed), dateIssueStart, dateIssueEnd, '
         + 'issued, total, persisted, queued, pending, gap, answers (counts of the second before by code: OK for a 200/202, else the error code), '
         + 'p50Ms, p99Ms, soldOutAt, soldOutAfterMs}, summed over every API process. The stream opens with an `event: history` '
-        + 'whose data is [{second, answers}] for the last five minutes.',
+        + 'whose data is [{second, answers, p50Ms, p99Ms}] for the last five minutes.',
       params: idParams('couponId'),
       response: {
         200: { description: 'text/event-stream of snapshots', content: { 'text/event-stream': { schema: Type.String() } } },

@@ -81,7 +81,7 @@ export async function registerPages(app: FastifyInstance, deps: Deps): Promise<v
 <p><span id="issued">${issued}</span> issued of <span id="total">${c.totalQuantity ?? '∞'}</span></p></section>
 <section class="stats">
 ${stat('persisted', 'rows persisted', '–')}${stat('queued', 'queued (not yet read)', '–')}${stat('pending', 'pending (read, not committed)', '–')}
-${stat('gap', 'consistency gap', '–')}${stat('p50', 'p50 latency (ms)', '–')}${stat('p99', 'p99 latency (ms)', '–')}
+${stat('gap', 'consistency gap', '–')}${stat('p50', 'p50 latency (ms), last second with answers', '–')}${stat('p99', 'p99 latency (ms)', '–')}
 </section>
 <section aria-label="answers per second"><h2>Answers per second, by code</h2><div id="chart"></div>
 <table id="answers"><thead><tr><th>code</th><th>last second</th><th>total shown</th></tr></thead><tbody></tbody></table></section>
