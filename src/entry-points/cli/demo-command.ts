@@ -36,7 +36,7 @@ export function demoCommand(config: () => Config): Command {
         redisKeyPrefix: c.redisKeyPrefix, adminToken: c.adminToken, log: (line) => process.stderr.write(`${line}\n`),
         ...(flags.serve && { hold: (r, pageUrl) => serveUntilSignal(describeDemo(r, flags.quantity), pageUrl) }),
       });
-      if (!flags.serve) process.stdout.write(`${describeDemo(result, flags.quantity)}\n`);
+      if (!flags.serve) process.stdout.write(`${describeDemo(result, flags.quantity)}\n(run it with --serve to watch the event in a browser)\n`);
       if (!result.exact) process.exitCode = 1;
     });
 }
