@@ -5,7 +5,7 @@ import { sendCouponError } from '../error-handler.js';
 import type { AnswerHook } from '../metrics.js';
 import { ErrorCode } from '../../../errors.js';
 import { errorResponses } from '../openapi.js';
-import { IssueRequest, SuccessResponse } from '../schemas.js';
+import { ErrorResponse, IssueRequest, SuccessResponse } from '../schemas.js';
 
 export const OK = { isSuccess: true, comment: null } as const;
 
@@ -26,6 +26,9 @@ export function issueRouteSchema(successStatus: 200 | 202) {
         413: [ErrorCode.INVALID_REQUEST],
         415: [ErrorCode.INVALID_REQUEST],
       }),
+      // Any other status (another part's 401 or 429, say) still gets the compiled serializer.
+      '4xx': ErrorResponse,
+      '5xx': ErrorResponse,
     },
   };
 }
