@@ -29,4 +29,9 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: { process: 'readonly', module: 'writable', require: 'readonly', console: 'readonly' } },
   },
+  {
+    // The live page's script runs in the browser.
+    files: ['src/entry-points/api/public/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', window: 'readonly', setInterval: 'readonly', EventSource: 'readonly' } },
+  },
 );

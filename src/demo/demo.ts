@@ -16,13 +16,18 @@ export interface DemoOptions {
   readonly repeatShare: number;
   readonly connections: number;
   readonly url: string | undefined;
-  /** Database the demo recreates when it starts the service itself (kept afterwards to look at). */
+  /** Database the demo recreates when it starts the service itself; dropped afterwards unless the run was not exact. */
   readonly database: string;
   readonly mysqlUrl: string;
   readonly redisUrl: string;
   readonly redisKeyPrefix: string;
   readonly adminToken: string | undefined;
   readonly log: (line: string) => void;
+  /**
+   * Called with the result while the service still runs (`--serve`): the demo stops its service and
+   * removes its data only once this resolves.
+   */
+  readonly hold?: (result: DemoResult, eventPageUrl: string) => Promise<void>;
 }
 
 export interface DemoResult {
@@ -71,11 +76,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const outcome = await readOutcome(store, [couponId]);
     exact = outcome.rows === Math.min(opts.quantity, distinct) && outcome.overIssued === 0 && outcome.duplicates === 0
       && outcome.rows === succeededOf(responses) && (!async || outcome.redisReserved === outcome.rows);
-    return { couponId, requested: bodies.length, distinctUsers: distinct, seconds, requestsPerSec: Math.round(bodies.length / seconds), responses, outcome, exact };
+    const result = { couponId, requested: bodies.length, distinctUsers: distinct, seconds, requestsPerSec: Math.round(bodies.length / seconds), responses, outcome, exact };
+    await opts.hold?.(result, `${url}/events/${couponId}`);
+    return result;
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     if (own) await deleteKeysWithPrefix(store.redis, prefix).catch(() => {});
     await store.close();
+    // Our own database goes too, unless something went wrong and it is worth a look.
+    if (own && exact) await dropDatabase(opts.mysqlUrl, opts.database).catch(() => {});
+    else if (own) opts.log(`the demo's database ${opts.database} is kept to look at (the next demo recreates it)`);
     // Kept when something went wrong, for whoever looks into it.
     const kept = await logs.release(!exact);
     if (kept !== undefined) opts.log(`the services' logs are in ${kept}`);
@@ -87,10 +97,14 @@ export function describeDemo(r: DemoResult, quantity: number): string {
   // Sorted, so statuses come in order and the line reads the same from run to run.
   const answers = Object.entries(r.responses).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}: ${n(v)}`).join(', ');
   const expected = Math.min(quantity, r.distinctUsers);
+  const repeats = r.requested - r.distinctUsers;
   return [
-    `requested   ${n(r.requested)} (${n(r.distinctUsers)} distinct users, ${n(r.requested - r.distinctUsers)} repeats) in ${r.seconds.toFixed(2)} s: ${n(r.requestsPerSec)} requests/s`,
+    `sent        ${n(r.requested)} requests (${n(r.distinctUsers)} distinct users, ${n(repeats)} asking again) in ${r.seconds.toFixed(2)} s`,
+    // The figure a newcomer compares with the bench's: say what it is before they do.
+    `            ${n(r.requestsPerSec)}/s from one client in this process, on a service just started (cold), sharing the CPU with it:`,
+    '            a short run to watch, not a throughput figure (`coupon bench` measures throughput, warmed up, with wrk)',
     `issued      ${r.outcome.rows === expected ? 'exactly ' : ''}${n(r.outcome.rows)} of ${n(quantity)} (rows in MySQL), over-issued ${n(r.outcome.overIssued)}`,
-    `duplicates  ${n(r.outcome.duplicates)}`,
+    `per user    ${n(r.outcome.duplicates)} users hold more than one coupon (the repeats were refused: 409 DUPLICATED_COUPON_ISSUE below)`,
     `answers     ${answers}`,
     r.exact ? 'exact: every coupon went to one distinct user, none beyond the stock' : 'NOT EXACT: see the numbers above',
   ].join('\n');

@@ -327,3 +327,13 @@ export async function countIssues(db: Queryable, couponId: number): Promise<Issu
     totalQuantity: r.total_quantity === null ? null : Number(r.total_quantity),
   };
 }
+
+/** When a coupon's first and last issued units were taken (null without rows): the live page's sell-out time. */
+export async function findIssueTimeRange(db: Queryable, couponId: number): Promise<{ first: Date; last: Date } | null> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    'SELECT MIN(date_issued) AS first, MAX(date_issued) AS last FROM coupon_issues WHERE coupon_id = ?',
+    [couponId],
+  );
+  const r = rows[0];
+  return r?.first ? { first: new Date(r.first as Date), last: new Date(r.last as Date) } : null;
+}

@@ -52,7 +52,11 @@ function stateOf(c: repo.IssueCountsOfCoupon, backlog: ReservationBacklog | unde
  * a moment later, never missed, so a drain in progress can only show a brief negative gap.
  */
 export async function readCouponStates(deps: Deps, now: Date): Promise<CouponState[]> {
-  const ids = await repo.findCouponIdsToWatch(deps.db, now, WATCH_CLOSED_WITHIN_MS, MAX_WATCHED_COUPONS);
+  return readStatesOf(deps, await repo.findCouponIdsToWatch(deps.db, now, WATCH_CLOSED_WITHIN_MS, MAX_WATCHED_COUPONS));
+}
+
+/** The states of the given coupons (the live page's), read as readCouponStates reads the watched ones. */
+export async function readStatesOf(deps: Deps, ids: readonly number[]): Promise<CouponState[]> {
   const backlogs = new Map(await Promise.all(ids.map(async (id) => [id, await readReservationBacklog(deps, id)] as const)));
   const counts = await repo.readIssueCountsOf(deps.db, ids);
   return counts.map((c) => stateOf(c, backlogs.get(c.couponId)));

@@ -171,17 +171,19 @@ describe('GET /metrics', () => {
     expect(valueOf(samples, 'coupon_consumer_batch_duration_seconds_count')).toBe(batches);
   });
 
-  it('METRICS_ENABLED=0: no /metrics route, nothing recorded, issuing unchanged', async () => {
+  it('METRICS_ENABLED=0: no /metrics route, nothing recorded (no live answer counts either), issuing unchanged', async () => {
     const off = await buildApp({ ...ctx.t.deps, config: loadConfig({ ...ctx.t.env, METRICS_ENABLED: '0' }) });
+    const couponId = await insertTestCoupon(ctx.t.deps, { total: 1 });
     try {
-      const couponId = await insertTestCoupon(ctx.t.deps, { total: 1 });
       expect((await off.inject({ method: 'POST', url: '/v1/issue-async', payload: { userId: 1, couponId } })).statusCode).toBe(202);
       const res = await off.inject({ url: '/metrics' });
       expect(res.statusCode).toBe(404);
       expect(res.json().code).toBe('NOT_FOUND');
     } finally {
-      await off.close();
+      await off.close(); // would flush the live counts, were any recorded
     }
+    const liveKey = ctx.t.deps.keys.liveSecond(couponId, 0).replace(/0$/, '*');
+    expect(await ctx.t.deps.redis.keys(liveKey)).toEqual([]);
   });
 });
 

@@ -33,6 +33,11 @@ export function createKeys(prefix: string) {
     ] as const,
     /** 'ROOM' or 'NO_ROOM': the waiting-room setting as last saved, read only while MySQL is out of reach. */
     waitingRoomSetting: (id: number) => `${coupon(id)}:wr:setting`,
+    /**
+     * Hash of one second's answers, summed over every API process (HINCRBY): `c:<CODE>` -> count,
+     * `l:<bucket>` -> answers in that latency bucket. Short-lived: the live page reads the last seconds.
+     */
+    liveSecond: (id: number, epochSecond: number) => `${coupon(id)}:live:${epochSecond}`,
     /** Set of coupon ids whose stream the consumers read. */
     activeCoupons: `${prefix}active-coupons`,
   } as const;

@@ -3,14 +3,17 @@ import type { Deps } from '../../deps.js';
 import { startConsistencyWatch } from '../../metrics/consistency-watch.js';
 import { registerCouponGauges } from '../../metrics/coupon-gauges.js';
 import { cachedCouponStates } from '../../metrics/coupon-states.js';
+import { createLiveAnswers } from '../../metrics/live-answers.js';
 import type { IssuePath, Metrics } from '../../metrics/metrics.js';
+import { errorResponses } from './openapi.js';
 
 /** What records an issue endpoint's answers: an onResponse hook per path. */
 export type AnswerHook = (path: IssuePath) => onResponseHookHandler;
 
 /**
  * GET /metrics (the process's, per-coupon gauges, and whatever else shares the registry, such as
- * the consumer under `coupon start`), the consistency watch, and the hook that counts answers.
+ * the consumer under `coupon start`), the consistency watch, and the hook that counts answers (for
+ * Prometheus, and per coupon for the live page).
  */
 export function registerMetrics(app: FastifyInstance, deps: Deps, metrics: Metrics): AnswerHook {
   const states = cachedCouponStates(deps);
@@ -18,15 +21,29 @@ export function registerMetrics(app: FastifyInstance, deps: Deps, metrics: Metri
   const watch = startConsistencyWatch(states, deps.log, {
     intervalMs: deps.config.consistencyCheckIntervalMs, alertAfterMs: deps.config.consistencyAlertAfterMs,
   });
-  app.addHook('onClose', async () => watch.stop());
+  // Per coupon and second for the live page, added to Redis once a second (never a command per request).
+  const live = createLiveAnswers(deps, (err) => deps.log.warn({ err }, 'live answer counts not flushed'));
+  app.addHook('onClose', async () => {
+    watch.stop();
+    await live.stop();
+  });
 
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/metrics', {
+    schema: {
+      tags: ['operations'], summary: 'Prometheus metrics (absent with METRICS_ENABLED=0)',
+      response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errorResponses({}) },
+    },
+  }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   return (path) => {
     const record = metrics.answerRecorder(path);
     // A callback hook, not an async one: it runs on every answer of the flood.
-    return (_req, reply, done) => {
-      record(reply.statusCode < 300 ? 'OK' : reply.errorCode || String(reply.statusCode), reply.elapsedTime / 1000);
+    return (req, reply, done) => {
+      const code = reply.statusCode < 300 ? 'OK' : reply.errorCode || String(reply.statusCode);
+      record(code, reply.elapsedTime / 1000);
+      // A body refused by validation may carry anything as couponId.
+      const couponId = (req.body as { couponId?: unknown } | undefined)?.couponId;
+      if (typeof couponId === 'number' && Number.isSafeInteger(couponId) && couponId > 0) live.record(couponId, code, reply.elapsedTime);
       done();
     };
   };

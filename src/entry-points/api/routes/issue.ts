@@ -7,6 +7,8 @@ import { sendCouponError } from '../error-handler.js';
 import type { AnswerHook } from '../metrics.js';
 import type { Identity } from '../identity.js';
 import { ErrorResponse, IssueRequest, IssueRequestOfTokenUser, SuccessResponse } from '../schemas.js';
+import { ErrorCode } from '../../../errors.js';
+import { errorResponses } from '../openapi.js';
 
 export const OK = { isSuccess: true, comment: null } as const;
 
@@ -15,7 +17,26 @@ export const OK = { isSuccess: true, comment: null } as const;
  * Error bodies get a compiled serializer as well: most answers of a flood are 409s.
  */
 export function issueRouteSchema(successStatus: 200 | 202, body: typeof IssueRequest | typeof IssueRequestOfTokenUser = IssueRequest) {
-  return { body, response: { [successStatus]: SuccessResponse, '4xx': ErrorResponse, '5xx': ErrorResponse } };
+  return {
+    tags: ['issue'],
+    summary: successStatus === 200 ? 'Issue a coupon now: in MySQL before the 200' : 'Reserve a coupon in Redis; the consumer persists it',
+    body,
+    response: {
+      [successStatus]: SuccessResponse,
+      ...errorResponses({
+        404: [ErrorCode.COUPON_NOT_EXIST],
+        401: [ErrorCode.UNAUTHORIZED],
+        403: [ErrorCode.FORBIDDEN],
+        409: [ErrorCode.DUPLICATED_COUPON_ISSUE, ErrorCode.INVALID_COUPON_ISSUE_QUANTITY, ErrorCode.INVALID_COUPON_ISSUE_DATE, ErrorCode.COUPON_ISSUE_MODE_MISMATCH, ErrorCode.NOT_ADMITTED],
+        429: [ErrorCode.RATE_LIMITED],
+        413: [ErrorCode.INVALID_REQUEST],
+        415: [ErrorCode.INVALID_REQUEST],
+      }),
+      // Any other status (another part's 401 or 429, say) still gets the compiled serializer.
+      '4xx': ErrorResponse,
+      '5xx': ErrorResponse,
+    },
+  };
 }
 
 export interface IssueRouteDeps {

@@ -1,0 +1,121 @@
+import type { Redis } from '../adapters/redis/client.js';
+import type { Keys } from '../adapters/redis/keys.js';
+
+/**
+ * Latency buckets of the live page's sketch, in ms: upper bounds growing by about a quarter, 0.1 ms to
+ * about 11 s, so p50 and p99 read from summed counts are within 25% of the truth. The last bucket is open.
+ */
+export const LATENCY_BOUNDS_MS: readonly number[] = Array.from({ length: 53 }, (_, i) => Math.round(0.1 * 1.25 ** i * 1000) / 1000);
+
+/** Seconds a flushed second stays in Redis: the page's chart spans the last minutes. */
+export const LIVE_SECOND_TTL_S = 600;
+
+/** Coupons one process records between flushes at most: ids of coupons that do not exist must not grow the map without bound. */
+const MAX_COUPONS_PER_FLUSH = 1000;
+
+function bucketOf(ms: number): number {
+  // Binary search over the bounds: ~6 comparisons.
+  let lo = 0;
+  let hi = LATENCY_BOUNDS_MS.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ms <= LATENCY_BOUNDS_MS[mid]!) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+interface SecondOfCoupon {
+  readonly codes: Map<string, { n: number }>;
+  readonly latency: Map<number, { n: number }>;
+}
+
+export interface LiveAnswers {
+  /** One answer to an issue request for `couponId`: `code` is OK for a 2xx, the error code otherwise. */
+  record(couponId: number, code: string, ms: number): void;
+  /** Adds what was recorded since the last flush to Redis (one pipelined write); the timer calls it every second. */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Answers per coupon and code, counted in this process's memory on the hot path (no Redis command
+ * per request) and added once a second in one pipeline to the hash of the second the flush runs in,
+ * so every API process's counts sum there and any process can serve them. Keyed by the flush's second,
+ * not the answer's: a flush that runs late still lands in a second no reader has passed yet.
+ */
+export function createLiveAnswers(client: { redis: Redis; keys: Keys }, onError: (err: unknown) => void, intervalMs = 1000): LiveAnswers {
+  let coupons = new Map<number, SecondOfCoupon>();
+  const flush = async (): Promise<void> => {
+    if (coupons.size === 0) return;
+    const taken = coupons;
+    coupons = new Map();
+    const second = Math.floor(Date.now() / 1000);
+    const pipe = client.redis.pipeline();
+    for (const [couponId, s] of taken) {
+      const key = client.keys.liveSecond(couponId, second);
+      for (const [code, c] of s.codes) pipe.hincrby(key, `c:${code}`, c.n);
+      for (const [bucket, c] of s.latency) pipe.hincrby(key, `l:${bucket}`, c.n);
+      pipe.expire(key, LIVE_SECOND_TTL_S);
+    }
+    await pipe.exec();
+  };
+  const timer = setInterval(() => { flush().catch(onError); }, intervalMs);
+  timer.unref();
+  return {
+    record(couponId, code, ms) {
+      let s = coupons.get(couponId);
+      if (!s) {
+        if (coupons.size >= MAX_COUPONS_PER_FLUSH) return;
+        coupons.set(couponId, (s = { codes: new Map(), latency: new Map() }));
+      }
+      const c = s.codes.get(code);
+      if (c) c.n++;
+      else s.codes.set(code, { n: 1 });
+      const bucket = bucketOf(ms);
+      const l = s.latency.get(bucket);
+      if (l) l.n++;
+      else s.latency.set(bucket, { n: 1 });
+    },
+    flush,
+    async stop() {
+      clearInterval(timer);
+      await flush().catch(onError);
+    },
+  };
+}
+
+export interface SecondOfAnswers {
+  /** Answers by code: OK for a 200/202, the error code otherwise. */
+  readonly answers: Record<string, number>;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+}
+
+function quantile(latency: readonly number[], total: number, q: number): number | null {
+  if (total === 0) return null;
+  const rank = Math.ceil(q * total);
+  let seen = 0;
+  for (let i = 0; i < latency.length; i++) {
+    seen += latency[i] ?? 0;
+    // The bucket's upper bound; the open last bucket reports the last bound.
+    if (seen >= rank) return LATENCY_BOUNDS_MS[Math.min(i, LATENCY_BOUNDS_MS.length - 1)]!;
+  }
+  return null;
+}
+
+/** Flushed seconds (their hashes' fields summed) as the live stream reports them. */
+export function secondOfAnswers(hash: Readonly<Record<string, number>>): SecondOfAnswers {
+  const answers: Record<string, number> = {};
+  const latency: number[] = [];
+  let total = 0;
+  for (const [field, value] of Object.entries(hash)) {
+    const n = value;
+    if (field.startsWith('c:')) answers[field.slice(2)] = n;
+    else if (field.startsWith('l:')) {
+      latency[Number(field.slice(2))] = n;
+      total += n;
+    }
+  }
+  return { answers, p50Ms: quantile(latency, total, 0.5), p99Ms: quantile(latency, total, 0.99) };
+}
