@@ -122,7 +122,10 @@ describe('coupon bench on a tiny workload', () => {
     expect(wrk.code, wrk.output).toBe(0);
     expect(wrk.output).toContain('wrk -t1 -c64');
     const wrkRows = JSON.parse(await readFile(wrkJson, 'utf8')) as Row[];
-    expect(wrkRows.find((r) => r.strategy === 'mysql-lock')?.issuedInMysql).toBe(QUANTITY);
+    const lock = wrkRows.find((r) => r.strategy === 'mysql-lock')!;
+    // A second of wrk on a busy machine may answer fewer than the stock: sold out where it asked enough.
+    if (lock.requests >= 3 * QUANTITY) expect(lock.issuedInMysql).toBe(QUANTITY);
+    else expect(lock.issuedInMysql).toBe(lock.succeeded);
   });
 
   it('runs each variant on its own services (a private redis-server where it asks for one) and labels the rows', async () => {
