@@ -2,10 +2,13 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isStorageUnavailable } from '../../adapters/unavailable.js';
 import { CouponError, ErrorCode } from '../../errors.js';
 
+/** Records one answer of a route: OK for a success, the error code otherwise (the answer metrics). */
+export type AnswerRecorder = (req: FastifyRequest, reply: FastifyReply, code: string) => void;
+
 declare module 'fastify' {
-  interface FastifyReply {
-    /** The code of the error body sent ('' for a success), for the answer metrics. */
-    errorCode: string;
+  interface FastifyContextConfig {
+    /** Set on the routes whose answers are counted (the issue endpoints, unless METRICS_ENABLED=0). */
+    recordAnswer?: AnswerRecorder;
   }
 }
 
@@ -19,9 +22,12 @@ export function body(code: string, comment: string): ErrorBody {
   return { isSuccess: false, code, comment };
 }
 
-/** Every error body leaves through here, its code kept on the reply. */
+/**
+ * Every error body leaves through here, so a counted route's refusals and faults are recorded here
+ * (an onResponse hook would cost every answer of a flood a listener on the socket).
+ */
 function sendError(reply: FastifyReply, status: number, code: string, comment: string): FastifyReply {
-  reply.errorCode = code;
+  reply.request.routeOptions.config.recordAnswer?.(reply.request, reply, code);
   return reply.status(status).send(body(code, comment));
 }
 
@@ -40,7 +46,6 @@ export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: 
 
 /** The one place where errors become HTTP answers: typed errors keep their code, the framework's own map to ours. */
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.decorateReply('errorCode', '');
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof CouponError) {
       if (err.status >= 500) req.log.warn({ err }, 'request failed');

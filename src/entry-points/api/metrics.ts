@@ -1,14 +1,15 @@
-import type { FastifyInstance, onResponseHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../../deps.js';
 import { startConsistencyWatch } from '../../metrics/consistency-watch.js';
 import { registerCouponGauges } from '../../metrics/coupon-gauges.js';
 import { cachedCouponStates } from '../../metrics/coupon-states.js';
 import { createLiveAnswers } from '../../metrics/live-answers.js';
 import type { IssuePath, Metrics } from '../../metrics/metrics.js';
+import type { AnswerRecorder } from './error-handler.js';
 import { errorResponses } from './openapi.js';
 
-/** What records an issue endpoint's answers: an onResponse hook per path. */
-export type AnswerHook = (path: IssuePath) => onResponseHookHandler;
+/** What records an issue endpoint's answers, one recorder per path. */
+export type AnswerHook = (path: IssuePath) => AnswerRecorder;
 
 /**
  * GET /metrics (the process's, per-coupon gauges, and whatever else shares the registry, such as
@@ -37,14 +38,13 @@ export function registerMetrics(app: FastifyInstance, deps: Deps, metrics: Metri
 
   return (path) => {
     const record = metrics.answerRecorder(path);
-    // A callback hook, not an async one: it runs on every answer of the flood.
-    return (req, reply, done) => {
-      const code = reply.statusCode < 300 ? 'OK' : reply.errorCode || String(reply.statusCode);
-      record(code, reply.elapsedTime / 1000);
+    // Called as the answer is sent, on every answer of the flood: plain numbers, no allocation.
+    return (req, reply, code) => {
+      const ms = reply.elapsedTime;
+      record(code, ms / 1000);
       // A body refused by validation may carry anything as couponId.
       const couponId = (req.body as { couponId?: unknown } | undefined)?.couponId;
-      if (typeof couponId === 'number' && Number.isSafeInteger(couponId) && couponId > 0) live.record(couponId, code, reply.elapsedTime);
-      done();
+      if (typeof couponId === 'number' && Number.isSafeInteger(couponId) && couponId > 0) live.record(couponId, code, ms);
     };
   };
 }

@@ -59,28 +59,34 @@ export function registerIssueRoutes(app: FastifyInstance, d: IssueRouteDeps, onA
   const body = d.identity.mode === 'jwt' ? IssueRequestOfTokenUser : IssueRequest;
   const onRequest = d.identity.onRequest;
   const claimOf = (couponId: number, userId: number, ticket: string | undefined) => d.room?.beginClaim(couponId, userId, ticket) ?? null;
+  // Refusals and faults are recorded where every error body is sent (error-handler.ts); successes here.
+  const recordSync = onAnswer?.('sync');
+  const recordAsync = onAnswer?.('async');
 
   app.post<{ Body: IssueRequestOfTokenUser }>('/v1/issue', {
     onRequest,
-    ...(onAnswer && { onResponse: onAnswer('sync') }),
+    config: { recordAnswer: recordSync },
     schema: issueRouteSchema(200, body),
-  }, async (req) => {
+  }, async (req, reply) => {
     const userId = d.identity.userFor(req, req.body.userId);
     const limited = await d.limiter.check(req.body.couponId, userId, req.ip, d.now().getTime());
     if (limited) throw limited;
     await claimThrough(await claimOf(req.body.couponId, userId, req.body.ticket), () => d.strategy.issue(req.body.couponId, userId));
+    recordSync?.(req, reply, 'OK');
     return OK;
   });
 
   // Accepted once reserved in Redis and queued in its stream; the consumer writes it to MySQL.
   app.post<{ Body: IssueRequestOfTokenUser }>('/v1/issue-async', {
     onRequest,
-    ...(onAnswer && { onResponse: onAnswer('async') }),
+    config: { recordAnswer: recordAsync },
     schema: issueRouteSchema(202, body),
   }, async (req, reply) => {
     // Refusals come back as values here: throwing each of a flood's 409s halved throughput (docs/benchmarks.md).
     const userId = d.identity.userFor(req, req.body.userId);
     const refusal = await claimThrough(await claimOf(req.body.couponId, userId, req.body.ticket), () => d.reserver.decide(req.body.couponId, userId, req.ip));
-    return refusal ? sendCouponError(reply, refusal) : reply.status(202).send(OK);
+    if (refusal) return sendCouponError(reply, refusal);
+    recordAsync?.(req, reply, 'OK');
+    return reply.status(202).send(OK);
   });
 }
