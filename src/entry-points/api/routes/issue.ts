@@ -59,7 +59,7 @@ export function registerIssueRoutes(app: FastifyInstance, d: IssueRouteDeps, onA
   const body = d.identity.mode === 'jwt' ? IssueRequestOfTokenUser : IssueRequest;
   const onRequest = d.identity.onRequest;
   const claimOf = (couponId: number, userId: number, ticket: string | undefined) => d.room?.beginClaim(couponId, userId, ticket) ?? null;
-  // Refusals and faults are recorded where every error body is sent (error-handler.ts); successes here.
+  // Answers are recorded as they are sent: here, and for thrown errors in the one error handler.
   const recordSync = onAnswer?.('sync');
   const recordAsync = onAnswer?.('async');
 
@@ -85,7 +85,7 @@ export function registerIssueRoutes(app: FastifyInstance, d: IssueRouteDeps, onA
     // Refusals come back as values here: throwing each of a flood's 409s halved throughput (docs/benchmarks.md).
     const userId = d.identity.userFor(req, req.body.userId);
     const refusal = await claimThrough(await claimOf(req.body.couponId, userId, req.body.ticket), () => d.reserver.decide(req.body.couponId, userId, req.ip));
-    if (refusal) return sendCouponError(reply, refusal);
+    if (refusal) return sendCouponError(reply, refusal, recordAsync);
     recordAsync?.(req, reply, 'OK');
     return reply.status(202).send(OK);
   });
