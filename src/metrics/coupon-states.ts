@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { IssueMode } from '../domain/coupon.js';
 import * as repo from '../domain/coupon.repository.js';
-import { readReservationBacklog, type ReservationBacklog } from '../async-issue/reservation-backlog.js';
+import { ReservationStreams, type ReservationBacklog } from '../async-issue/stream/reservation-streams.js';
 
 /** Coupons closed longer ago than this leave the watch (and the metrics): the label set stays bounded. */
 export const WATCH_CLOSED_WITHIN_MS = 3_600_000;
@@ -57,7 +57,8 @@ export async function readCouponStates(deps: Deps, now: Date): Promise<CouponSta
 
 /** The states of the given coupons (the live page's), read as readCouponStates reads the watched ones. */
 export async function readStatesOf(deps: Deps, ids: readonly number[]): Promise<CouponState[]> {
-  const backlogs = new Map(await Promise.all(ids.map(async (id) => [id, await readReservationBacklog(deps, id)] as const)));
+  const streams = new ReservationStreams(deps);
+  const backlogs = new Map(await Promise.all(ids.map(async (id) => [id, await streams.backlog(id)] as const)));
   const counts = await repo.readIssueCountsOf(deps.db, ids);
   return counts.map((c) => stateOf(c, backlogs.get(c.couponId)));
 }

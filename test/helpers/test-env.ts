@@ -6,6 +6,7 @@ import { reservationsOf } from '../../src/async-issue/coupon-mirror.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import type { CouponServiceDeps } from '../../src/domain/coupon.service.js';
 import { deleteKeysWithPrefix } from '../../src/adapters/redis/client.js';
+import { withDatabase } from '../../src/harness/database.js';
 import { listFailures } from '../../src/domain/issue-failure.repository.js';
 import type { IssueFailure } from '../../src/domain/issue-failure.js';
 
@@ -25,10 +26,8 @@ export interface TestEnv {
 /** A fresh database and Redis key prefix owned by one test file, so files can run in any order and in parallel. */
 export async function createTestEnv(overrides: Record<string, string> = {}): Promise<TestEnv> {
   const id = randomBytes(4).toString('hex');
-  const url = new URL(MYSQL_BASE);
-  url.pathname = `/fcfs_test_${id}`;
   const env = {
-    MYSQL_URL: url.toString(),
+    MYSQL_URL: withDatabase(MYSQL_BASE, `fcfs_test_${id}`),
     REDIS_URL,
     REDIS_KEY_PREFIX: `test:${id}:`,
     LOG_LEVEL: 'silent',

@@ -5,6 +5,15 @@ import { entryUserId, parseEntry, type MalformedEntry, type ReservationEntry } f
 
 export type StreamEntry = ReservationEntry | MalformedEntry;
 
+export interface ReservationBacklog {
+  /** Units reserved (the users hash's length): persisted or not. */
+  readonly reserved: number;
+  /** Entries in the stream: acknowledged ones are deleted, so these are queued or pending. */
+  readonly queued: number;
+  /** Delivered to a consumer, not yet acknowledged (XPENDING); the rest of `queued` is the lag. */
+  readonly pending: number;
+}
+
 type StreamReply = [string, [string, string[]][]][] | null;
 
 export interface StreamClient {
@@ -72,6 +81,22 @@ export class ReservationStreams {
       if (!Number.isNaN(userId)) users.add(userId);
     }
     return users;
+  }
+
+  /**
+   * A coupon's reservations and its stream, read in one transaction (the keys share a hash slot): a
+   * reservation made meanwhile counts in all three or in none.
+   */
+  async backlog(couponId: number): Promise<ReservationBacklog> {
+    const replies = await this.redis.multi()
+      .hlen(this.keys.users(couponId))
+      .xlen(this.keys.stream(couponId))
+      .xpending(this.keys.stream(couponId), CONSUMER_GROUP)
+      .exec();
+    const [[, reserved], [, queued], [pendingErr, summary]] = replies as [[null, number], [null, number], [Error | null, [number, ...unknown[]] | null]];
+    // No stream or group yet (or lost with Redis's data): nothing is pending.
+    if (pendingErr) emptyWhenNoGroup(null)(pendingErr);
+    return { reserved: Number(reserved), queued: Number(queued), pending: Number(summary?.[0] ?? 0) };
   }
 
   async length(couponId: number): Promise<number> {
