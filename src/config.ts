@@ -10,6 +10,8 @@ export type StrategyName = (typeof STRATEGY_NAMES)[number];
 const EnvSchema = z.object({
   MYSQL_URL: z.url({ protocol: /^mysql$/ }).default('mysql://root@127.0.0.1:3306/coupon'),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  /** Seed nodes of a Redis Cluster (`host:port,host:port`); when set, REDIS_URL is not used. */
+  REDIS_CLUSTER_NODES: z.string().regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]').optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   ISSUE_STRATEGY: z.enum(STRATEGY_NAMES).default('mysql-atomic'),
@@ -40,6 +42,8 @@ export type Config = Readonly<{
   mysqlUrl: string;
   mysqlDatabase: string;
   redisUrl: string;
+  /** A Redis Cluster's seed nodes (`host:port`), or null for the one Redis at redisUrl. */
+  redisClusterNodes: readonly string[] | null;
   port: number;
   host: string;
   issueStrategy: StrategyName;
@@ -80,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mysqlUrl: e.MYSQL_URL,
     mysqlDatabase: database,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES ? Object.freeze(e.REDIS_CLUSTER_NODES.split(',')) : null,
     port: e.PORT,
     host: e.HOST,
     issueStrategy: e.ISSUE_STRATEGY,

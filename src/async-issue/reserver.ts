@@ -10,7 +10,7 @@ import {
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { publishIssueMode, readRedisRules, rebuildCouponState, resyncAfterRestart } from './coupon-mirror.js';
 import { ReservationMarks } from './loss/reservation-marks.js';
-import { watchRedisRestarts } from './loss/restart-watch.js';
+import { watchRedisRestarts, type Affected } from './loss/restart-watch.js';
 import { ReservationStreams } from './stream/reservation-streams.js';
 import { RulesCache, type CachedRules } from './rules-cache.js';
 
@@ -59,17 +59,19 @@ export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver
   const cache = new RulesCache(CACHE_TTL_MS, MAX_CACHED_COUPONS);
   const once = singleFlight<string, unknown>();
   const marks = new ReservationMarks(deps);
-  // A restarted Redis may have lost reservations without losing the coupon (no rebuild then): check at once.
-  const resyncAll = async () => {
+  // A restarted Redis, or a cluster master replaced by its replica, may have lost reservations
+  // without losing the coupon (no rebuild then): check the coupons it serves at once.
+  const resyncAll = async (affected: Affected) => {
     const coupons = new Set([...marks.coupons(), ...await new ReservationStreams(deps).activeCoupons()]);
     for (const couponId of coupons) {
+      if (!(await affected(deps.keys.rules(couponId)))) continue;
       cache.forget(couponId);
       await resyncAfterRestart(deps, couponId, marks);
     }
   };
   const unwatch = watchRedisRestarts(
     deps.redis,
-    () => void resyncAll().catch((err: Error) => deps.log.warn({ err: err.message }, 'resync after a redis restart failed; coupon reconcile tells what was lost')),
+    (affected) => void resyncAll(affected).catch((err: Error) => deps.log.warn({ err: err.message }, 'resync after a redis restart failed; coupon reconcile tells what was lost')),
     (err) => deps.log.debug({ err: err.message }, 'redis run_id not read'),
   );
   const couponIds = new CouponIds(deps.db);

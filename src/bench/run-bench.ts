@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '../adapters/mysql/migrations.js';
-import { deleteKeysWithPrefix } from '../adapters/redis/client.js';
+import { deleteKeysWithPrefix, type RedisTarget } from '../adapters/redis/client.js';
 import { createCouponEvents, hasRoute, type ApiTarget } from '../harness/api-client.js';
 import { dropDatabase, withDatabase } from '../harness/database.js';
 import { startRedisServer } from '../harness/redis-server.js';
@@ -41,6 +41,7 @@ export interface BenchOptions {
   readonly url: string | undefined;
   readonly mysqlUrl: string;
   readonly redisUrl: string;
+  readonly redisClusterNodes: readonly string[] | null;
   /** Used as-is with --url; otherwise the bench nests a prefix of its own under it. */
   readonly redisKeyPrefix: string;
   readonly adminToken: string | undefined;
@@ -227,20 +228,20 @@ interface RunContext {
 /** Brings up a variant's Redis (a private server when it asks for one) and the store that verifies against it. */
 async function openStage(variant: BenchVariant, ctx: RunContext, teardown: Teardown): Promise<Stage> {
   const { opts } = ctx;
-  let redisUrl = opts.redisUrl;
+  let redis: RedisTarget = opts;
   if (variant.redis !== undefined && variant.redis !== 'shared') {
     const server = await startRedisServer(variant.redis.privateServerArgs);
     teardown.add(() => server.stop());
-    redisUrl = server.url;
+    redis = { redisUrl: server.url, redisClusterNodes: null };
     opts.log(`variant ${variant.name}: a redis-server of its own at ${server.url} (${variant.redis.privateServerArgs.join(' ')})`);
     if (opts.keepData) opts.log(`variant ${variant.name}: --keep-data keeps MySQL only; its redis-server stops with it`);
   }
-  const store = openStore(ctx.mysqlUrl, redisUrl, ctx.prefix);
+  const store = openStore(ctx.mysqlUrl, redis, ctx.prefix);
   teardown.add(async () => {
     if (opts.url === undefined && !opts.keepData) await deleteKeysWithPrefix(store.redis, ctx.prefix).catch(() => {});
     await store.close();
   });
-  const env = { MYSQL_URL: ctx.mysqlUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: ctx.prefix, LOG_LEVEL: 'warn' };
+  const env = { MYSQL_URL: ctx.mysqlUrl, REDIS_URL: redis.redisUrl, REDIS_CLUSTER_NODES: redis.redisClusterNodes?.join(',') ?? '', REDIS_KEY_PREFIX: ctx.prefix, LOG_LEVEL: 'warn' };
   if (variant.identity !== 'jwt') return { variant, store, env, apiEnv: variant.apiEnv, adminToken: opts.adminToken, tokenFile: undefined };
   // Signed here, before any load of the variant starts, so the clock never runs on signing.
   const pooled = Math.max(0, ...opts.scenarios.map((s) => planScenario(s, opts).users));
