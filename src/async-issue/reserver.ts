@@ -65,14 +65,16 @@ export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver
     const coupons = new Set([...marks.coupons(), ...await new ReservationStreams(deps).activeCoupons()]);
     for (const couponId of coupons) {
       if (!(await affected(deps.keys.rules(couponId)))) continue;
-      cache.forget(couponId);
+      // Forgotten after, not before: until the persisted users are back, the cached sold-out answer
+      // must hold, or the script would sell what MySQL already holds (and MySQL would refuse it).
       await resyncAfterRestart(deps, couponId, marks);
+      cache.forget(couponId);
     }
   };
   const unwatch = watchRedisRestarts(
     deps.redis,
-    (affected) => void resyncAll(affected).catch((err: Error) => deps.log.warn({ err: err.message }, 'resync after a redis restart failed; coupon reconcile tells what was lost')),
-    (err) => deps.log.debug({ err: err.message }, 'redis run_id not read'),
+    resyncAll,
+    (err) => deps.log.warn({ err: err.message }, 'redis restart check or resync failed; tried again at the next check (coupon reconcile tells what was lost)'),
   );
   const couponIds = new CouponIds(deps.db);
 

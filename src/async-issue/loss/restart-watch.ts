@@ -23,9 +23,9 @@ async function runIds(redis: Redis): Promise<{ address: string; runId: string }[
  * ioredis emits 'ready' once Redis has finished loading its files, and a cluster client 'refresh'
  * each time it reloads the slot map; the run_ids are also read every few seconds, so a read that
  * failed (a timeout under load, a node down) does not hide the change for good.
- * Returns a function that stops watching.
+ * When `onRestart` fails, the next check calls it again. Returns a function that stops watching.
  */
-export function watchRedisRestarts(redis: Redis, onRestart: (affected: Affected) => void, onError: (err: Error) => void): () => void {
+export function watchRedisRestarts(redis: Redis, onRestart: (affected: Affected) => Promise<void>, onError: (err: Error) => void): () => void {
   // Every run_id seen serving as a master: a run_id names one process's life, so none comes back.
   let seen: Set<string> | null = null;
   let checking = false;
@@ -35,11 +35,17 @@ export function watchRedisRestarts(redis: Redis, onRestart: (affected: Affected)
     try {
       const masters = await runIds(redis);
       if (masters.length === 0) return;
-      const fresh = new Set(masters.filter((m) => seen !== null && !seen.has(m.runId)).map((m) => m.address));
+      const freshMasters = masters.filter((m) => seen !== null && !seen.has(m.runId));
       seen = new Set([...(seen ?? []), ...masters.map((m) => m.runId)]);
-      if (fresh.size === 0) return;
-      if (!redis.isCluster) onRestart(() => Promise.resolve(true));
-      else onRestart(async (key) => fresh.has(await masterServing(redis, key)));
+      if (freshMasters.length === 0) return;
+      const fresh = new Set(freshMasters.map((m) => m.address));
+      try {
+        await onRestart(redis.isCluster ? async (key) => fresh.has(await masterServing(redis, key)) : () => Promise.resolve(true));
+      } catch (err) {
+        // Not done (a failover's commands fail for a while): unseen again, so the next check retries.
+        for (const m of freshMasters) seen.delete(m.runId);
+        throw err;
+      }
     } finally {
       checking = false;
     }
