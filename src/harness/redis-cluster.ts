@@ -13,7 +13,19 @@ export interface RedisCluster {
   readonly seeds: string;
   /** The node serving a key's slot as master now, as the cluster itself tells it. */
   masterOf(key: string): Promise<RedisServer>;
-  /** Waits until every running node reports cluster_state:ok (after a kill: once the replica took over). */
+  /** The node replicating a master. */
+  replicaOf(master: RedisServer): Promise<RedisServer>;
+  /**
+   * Freezes a master's replica (SIGSTOP) and cuts their link, so nothing the master accepts from
+   * now on reaches it: asynchronous replication's window, held open. (A frozen replica alone is not
+   * enough: the kernel keeps what the master sends, and the replica reads it on waking.)
+   * `resume` sends SIGCONT; the replica then finds its master as it finds it (dead, in a failover test).
+   */
+  freezeReplica(master: RedisServer): Promise<{ replica: RedisServer; resume(): void }>;
+  /**
+   * Waits until every running node reports cluster_state:ok, has a running master for every slot
+   * (after a kill: once the replica took over) and, if a replica, has synced with its master.
+   */
   waitUntilOk(timeoutMs?: number): Promise<void>;
   /** Stops every node and removes their folders. */
   stop(): Promise<void>;
@@ -52,7 +64,11 @@ const alive = (s: RedisServer) => {
  * master; its replica is promoted after CLUSTER_NODE_TIMEOUT_MS.
  */
 export async function startRedisCluster(): Promise<RedisCluster> {
-  const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(CLUSTER_NODE_TIMEOUT_MS), ...PERSISTENCE_OFF];
+  const args = [
+    '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(CLUSTER_NODE_TIMEOUT_MS),
+    // Replicas sync at once, not after the default 5 s wait for more replicas to share one transfer.
+    '--repl-diskless-sync-delay', '0', ...PERSISTENCE_OFF,
+  ];
   const started = await Promise.allSettled(Array.from({ length: 6 }, () => startRedisServer(args)));
   const nodes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const stop = async () => { await Promise.all(nodes.map((n) => n.stop())); };
@@ -64,8 +80,16 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const waitUntilOk = async (timeoutMs = 30_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const states = await Promise.all(nodes.filter(alive).map((n) => withClient(n, (c) => c.cluster('INFO')).catch(() => '')));
-      if (states.every((s) => /cluster_state:ok/.test(s))) return;
+      const running = nodes.filter(alive);
+      const states = await Promise.all(running.map((n) => withClient(n, async (c) => {
+        const info = await c.cluster('INFO');
+        // A node killed a moment ago still serves its slots in the others' eyes until they time it out.
+        const masters = (await c.cluster('SLOTS')).map((range) => range[2]?.[1]);
+        // A replica that has not synced yet would never be promoted (its data counts as too old).
+        const synced = !/^role:slave/m.test(await c.info('replication')) || /^master_link_status:up/m.test(await c.info('replication'));
+        return /cluster_state:ok/.test(info) && synced && masters.every((port) => running.some((n) => n.port === port));
+      }).catch(() => false)));
+      if (states.every(Boolean)) return;
       if (Date.now() > deadline) throw new Error(`redis cluster not ok within ${timeoutMs} ms`);
       await sleep(100);
     }
@@ -77,8 +101,16 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     await stop();
     throw err;
   }
+  const replicaOf = async (master: RedisServer) => {
+    const info = await withClient(master, (c) => c.info('replication'));
+    const port = Number(/^slave0:.*port=(\d+)/m.exec(info)?.[1]);
+    const replica = nodes.find((n) => n.port === port);
+    if (!replica) throw new Error(`no replica of 127.0.0.1:${master.port}`);
+    return replica;
+  };
   return {
     nodes,
+    replicaOf,
     seeds: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
     waitUntilOk,
     async masterOf(key) {
@@ -92,6 +124,12 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       const master = nodes.find((n) => n.port === port);
       if (!master) throw new Error(`no node serves the slot of ${key}`);
       return master;
+    },
+    async freezeReplica(master) {
+      const replica = await replicaOf(master);
+      process.kill(replica.pid(), 'SIGSTOP');
+      await withClient(master, (c) => c.client('KILL', 'TYPE', 'replica'));
+      return { replica, resume: () => process.kill(replica.pid(), 'SIGCONT') };
     },
     stop,
   };
