@@ -34,6 +34,29 @@ function reportedLoss(output: string): number[] {
   });
 }
 
+describe('REDIS_WAIT_REPLICAS=1: the 202 waits for a replica of the master that took the reservation', () => {
+  it('a coupon whose replica lags gets its 202s after the timeout, told; a coupon on another master is unaffected', async () => {
+    const waiting = await startHttpProcess({ ...t.env, LOG_LEVEL: 'warn', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200' }, { name: 'wait-api' });
+    const lagging = await insertTestCoupon(t.deps, { total: 10 });
+    const lagMaster = await cluster.masterOf(t.deps.keys.rules(lagging));
+    let healthy = await insertTestCoupon(t.deps, { total: 10 });
+    while ((await cluster.masterOf(t.deps.keys.rules(healthy))).port === lagMaster.port) healthy = await insertTestCoupon(t.deps, { total: 10 });
+    const toldAbout = () => [...waiting.output().matchAll(/"couponId":(\d+),"reservations":(\d+)/g)].map((m) => Number(m[1]));
+    const { resume } = await cluster.freezeReplica(lagMaster);
+    try {
+      // One at a time: each WAIT sees only its own reservation.
+      for (const userId of [1, 2, 3]) expect((await fireIssues([waiting.url], '/v1/issue-async', [{ couponId: healthy, userId }], 1)).outcomes).toEqual({ 202: 1 });
+      for (const userId of [1, 2, 3]) expect((await fireIssues([waiting.url], '/v1/issue-async', [{ couponId: lagging, userId }], 1)).outcomes).toEqual({ 202: 1 });
+      await waitUntil('the lag told', () => Promise.resolve(toldAbout().length > 0));
+    } finally {
+      resume();
+      await waiting.stop();
+      await cluster.waitUntilOk();
+    }
+    expect(toldAbout()).toEqual([lagging]);
+  });
+});
+
 describe('a master killed (kill -9) during a flood, its replica promoted', () => {
   it('never over-issues; the reservations it lost are told and their units sold again: the coupon ends at exactly its total', async () => {
     const couponId = await insertTestCoupon(t.deps, { total: TOTAL });

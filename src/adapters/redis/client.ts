@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis as RedisNode } from 'ioredis';
 
 /**
@@ -21,11 +22,20 @@ export function nodesOf(redis: Redis): RedisNode[] {
 
 export const addressOf = (node: RedisNode): string => `${node.options.host ?? ''}:${node.options.port ?? ''}`;
 
-/** The `host:port` of the master a key's slot is on, as this client's slot map has it (the node's, on one node). */
-export async function masterServing(redis: Redis, key: string): Promise<string> {
-  if (!redis.isCluster) return addressOf(redis as RedisNode);
-  const slot = Number(await redis.cluster('KEYSLOT', key));
-  return (redis as Cluster).slots[slot]?.[0] ?? '';
+/** The connection to the master serving a key's slot, as this client's slot map has it (the one node, on one Redis). */
+export function nodeServing(redis: Redis, key: string): RedisNode | undefined {
+  if (!redis.isCluster) return redis as RedisNode;
+  const address = (redis as Cluster).slots[calculateSlot(key)]?.[0];
+  return (redis as Cluster).nodes('master').find((n) => addressOf(n) === address);
+}
+
+/**
+ * WAIT on the connection that sent the key's writes: resolves with how many replicas acknowledged
+ * every write sent there so far, once `replicas` did or `timeoutMs` passed (0 when no node is known).
+ */
+export async function waitForReplicas(redis: Redis, key: string, replicas: number, timeoutMs: number): Promise<number> {
+  const node = nodeServing(redis, key);
+  return node ? node.wait(replicas, timeoutMs) : 0;
 }
 
 /** Deletes every key under a prefix (tests, bench and demo own theirs), without blocking Redis on KEYS. */

@@ -1,4 +1,4 @@
-import { addressOf, masterServing, nodesOf, type Redis } from '../../adapters/redis/client.js';
+import { addressOf, nodeServing, nodesOf, type Redis } from '../../adapters/redis/client.js';
 
 function runIdOf(info: string): string | null {
   return /^run_id:(\w+)/m.exec(info)?.[1] ?? null;
@@ -8,7 +8,7 @@ function runIdOf(info: string): string | null {
 const POLL_MS = 5000;
 
 /** Which keys a restart or failover may have cost data: true for those served by the nodes concerned. */
-export type Affected = (key: string) => Promise<boolean>;
+export type Affected = (key: string) => boolean;
 
 async function runIds(redis: Redis): Promise<{ address: string; runId: string }[]> {
   const read = await Promise.allSettled(nodesOf(redis).map(async (node) => ({ address: addressOf(node), runId: runIdOf(await node.info('server')) })));
@@ -40,7 +40,7 @@ export function watchRedisRestarts(redis: Redis, onRestart: (affected: Affected)
       if (freshMasters.length === 0) return;
       const fresh = new Set(freshMasters.map((m) => m.address));
       try {
-        await onRestart(redis.isCluster ? async (key) => fresh.has(await masterServing(redis, key)) : () => Promise.resolve(true));
+        await onRestart((key) => { const node = nodeServing(redis, key); return node !== undefined && fresh.has(addressOf(node)); });
       } catch (err) {
         // Not done (a failover's commands fail for a while): unseen again, so the next check retries.
         for (const m of freshMasters) seen.delete(m.runId);
