@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodesOf } from '../../src/adapters/redis/client.js';
+import { readRedisPersistence } from '../../src/adapters/redis/persistence.js';
 import { CONSUMER_GROUP } from '../../src/adapters/redis/keys.js';
 import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
@@ -60,6 +62,25 @@ async function drainWith(procs: readonly ServiceProcess[], couponIds: readonly n
 }
 
 describe('the async path on a Redis Cluster', () => {
+  it('judges persistence by the weakest master: one without an append-only file is what a 202 survives', async () => {
+    const health = await (await fetch(`${api.url}/health`)).json();
+    expect(health).toMatchObject({ status: 'UP', redis: 'UP', redisPersistence: { appendonly: false, survives: 'nothing' } });
+    const masters = await nodesOf(t.deps.redis);
+    expect(masters).toHaveLength(3);
+    const ports = masters.map((m) => m.options.port!);
+    const setAof = (port: number, on: boolean) => masters.find((m) => m.options.port === port)!.config('SET', 'appendonly', on ? 'yes' : 'no');
+    try {
+      for (const port of ports.slice(1)) await setAof(port, true);
+      const weak = await readRedisPersistence(t.deps.redis);
+      expect(weak.survives).toBe('nothing');
+      expect(weak.summary).toContain(`:${ports[0]}`);
+      await setAof(ports[0]!, true);
+      expect((await readRedisPersistence(t.deps.redis)).survives).toBe('process-crash');
+    } finally {
+      for (const port of ports) await setAof(port, false);
+    }
+  });
+
   it('a flood of 10,000 requests on a coupon of 1,000, two more coupons on the other masters at once, two consumers: exact', async () => {
     const [big, b, c] = await couponOnEachMaster([1000, 200, 200]) as [number, number, number];
     const bodies = interleave([floodBodies(big, 5000, 5000), floodBodies(b, 1000, 1000), floodBodies(c, 1000, 1000)]);

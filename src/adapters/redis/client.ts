@@ -16,8 +16,11 @@ export interface RedisTarget {
 }
 
 /** The nodes that hold data: the one node, or every master of a cluster (as its slot map knows them). */
-export function nodesOf(redis: Redis): RedisNode[] {
-  return redis.isCluster ? (redis as Cluster).nodes('master') : [redis as RedisNode];
+export async function nodesOf(redis: Redis): Promise<RedisNode[]> {
+  if (!redis.isCluster) return [redis as RedisNode];
+  // Until its first slot map a cluster client knows no master: a command waits for it.
+  if (redis.status !== 'ready') await redis.ping();
+  return (redis as Cluster).nodes('master');
 }
 
 export const addressOf = (node: RedisNode): string => `${node.options.host ?? ''}:${node.options.port ?? ''}`;
@@ -41,7 +44,7 @@ export async function waitForReplicas(redis: Redis, key: string, replicas: numbe
 /** Deletes every key under a prefix (tests, bench and demo own theirs), without blocking Redis on KEYS. */
 export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
   // SCAN walks one node's keys: a cluster's keys are spread over its masters.
-  await Promise.all(nodesOf(redis).map(async (node) => {
+  await Promise.all((await nodesOf(redis)).map(async (node) => {
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);

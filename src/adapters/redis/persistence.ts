@@ -65,7 +65,7 @@ function infoField(info: string, name: string): string | undefined {
  */
 export async function readRedisPersistence(redis: Redis): Promise<RedisPersistence> {
   if (!redis.isCluster) return readNodePersistence(redis as RedisNode);
-  const masters = nodesOf(redis);
+  const masters = await nodesOf(redis);
   const each = await Promise.all(masters.map(readNodePersistence));
   let weakest = 0;
   each.forEach((p, i) => { if (RANK[p.survives] < RANK[each[weakest]!.survives]) weakest = i; });

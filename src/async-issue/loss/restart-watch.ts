@@ -11,7 +11,7 @@ const POLL_MS = 5000;
 export type Affected = (key: string) => boolean;
 
 async function runIds(redis: Redis): Promise<{ address: string; runId: string }[]> {
-  const read = await Promise.allSettled(nodesOf(redis).map(async (node) => ({ address: addressOf(node), runId: runIdOf(await node.info('server')) })));
+  const read = await Promise.allSettled((await nodesOf(redis)).map(async (node) => ({ address: addressOf(node), runId: runIdOf(await node.info('server')) })));
   return read.flatMap((r) => (r.status === 'fulfilled' && r.value.runId !== null ? [{ address: r.value.address, runId: r.value.runId }] : []));
 }
 
