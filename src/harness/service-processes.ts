@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -109,6 +109,19 @@ export function spawnCli(args: readonly string[], env: Readonly<Record<string, s
 /** Where to look when a process failed: its log file, or what it printed. */
 function whatItSaid(proc: ServiceProcess): string {
   return proc.logFile ? `; see ${proc.logFile}` : `:\n${proc.output()}`;
+}
+
+/**
+ * The processes `pid` started that are still running (Linux's /proc; [] elsewhere or once it is gone):
+ * under API_WORKERS > 1 the API's pid is its primary's, and these are its workers.
+ */
+export function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
+      .split(' ').filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
 }
 
 export async function freePort(): Promise<number> {
