@@ -25,7 +25,8 @@ const MAX_RESTART_DELAY_MS = 10_000;
  * the workers' /metrics with the sum over all of them, and on SIGINT/SIGTERM stops the API workers
  * (each finishes its in-flight requests), then the consumer (so it drains what they accepted).
  * It serves nothing itself; its pid is the service's, the workers are its children, and a worker
- * whose primary dies exits with it (node:cluster), so none is left behind.
+ * whose primary dies exits with it (node:cluster), so none is left behind. Nothing that must be exact
+ * lives in one worker's memory (the audit: README, "Several API processes").
  */
 export function superviseWorkers(config: Config, plan: WorkerPlan): void {
   const log = pino({ name: 'coupon-primary', level: config.logLevel });
