@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PERSISTENCE_OFF, startRedisServer } from '../../src/harness/redis-server.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
 import { countOutcomes, fireIssues, floodBodies, floodWhile, succeededOf } from '../../src/harness/flood.js';
 import { answeringPids, childPids, freePort, spawnCli, startHttpProcess, type HttpProcess } from '../../src/harness/service-processes.js';
@@ -115,6 +116,19 @@ describe('API_WORKERS: several API processes on one port', () => {
     const bad = spawnCli(['api', '--workers', '0'], t.env);
     expect(await bad.exited).toBe(1);
     expect(bad.output()).toMatch(/--workers.*auto or an integer from 1 to 256/);
+  });
+
+  it('a worker that refuses to start (REQUIRE_DURABLE_REDIS unmet) fails the service with its exit code, not a restart loop', async () => {
+    const redis = await startRedisServer(PERSISTENCE_OFF);
+    try {
+      const p = spawnCli(['api'], { ...t.env, REDIS_URL: redis.url, REQUIRE_DURABLE_REDIS: '1', API_WORKERS: '2', LOG_LEVEL: 'error', PORT: '0' });
+      expect(await p.exited).toBe(2);
+      expect(p.output()).toMatch(/REQUIRE_DURABLE_REDIS requires/);
+      expect(p.output()).toMatch(/api worker exited before serving; stopping/);
+      expect(p.output()).not.toMatch(/restarting/);
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('SIGTERM (coupon api --workers 2) lets every request in flight finish in every worker: each row written was answered 200', async () => {
