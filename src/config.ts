@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
 import { SECURITY_ENV, securityConfig, type SecurityConfig } from './security-config.js';
@@ -6,6 +7,18 @@ export { ConfigError };
 
 export const STRATEGY_NAMES = ['mysql-atomic', 'mysql-lock', 'redis-lock', 'process-lock', 'none'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
+
+/** More API processes than this on one machine is a typo, not a deployment. */
+export const MAX_API_WORKERS = 256;
+
+/** API_WORKERS and `--workers`: `auto` is one per core; undefined when neither that nor 1..MAX_API_WORKERS. */
+export function parseWorkerCount(raw: string): number | undefined {
+  if (raw === 'auto') return availableParallelism();
+  const n = Number(raw);
+  return Number.isSafeInteger(n) && n >= 1 && n <= MAX_API_WORKERS ? n : undefined;
+}
+
+export const WORKER_COUNT_RULE = `auto or an integer from 1 to ${MAX_API_WORKERS}`;
 
 const EnvSchema = z.object({
   MYSQL_URL: z.url({ protocol: /^mysql$/ }).default('mysql://root@127.0.0.1:3306/coupon'),
@@ -41,6 +54,12 @@ const EnvSchema = z.object({
   CONSISTENCY_ALERT_AFTER_MS: z.coerce.number().int().min(0).default(30_000),
   /** The API refuses to start unless a 202 survives a Redis crash (`1`), or a power loss too (`power-loss`). */
   REQUIRE_DURABLE_REDIS: z.enum(['0', '1', 'true', 'false', 'power-loss']).default('0'),
+  /** API processes on one port (node:cluster); 1: one process, no primary. */
+  API_WORKERS: z.string().default('1').transform((raw, ctx) => {
+    const n = parseWorkerCount(raw);
+    if (n === undefined) ctx.addIssue({ code: 'custom', message: `must be ${WORKER_COUNT_RULE}` });
+    return n ?? 1;
+  }),
   ...SECURITY_ENV,
 });
 
@@ -69,6 +88,8 @@ export type Config = Readonly<{
   consistencyAlertAfterMs: number;
   /** What a 202 must survive for the API to start; null: no requirement. */
   requireDurableRedis: 'process-crash' | 'power-loss' | null;
+  /** API processes serving PORT together; above 1 a primary process supervises them. */
+  apiWorkers: number;
   /** Identity, rate limits, connection limits and load shedding (security-config.ts). */
   security: SecurityConfig;
 }>;
@@ -112,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     consistencyAlertAfterMs: e.CONSISTENCY_ALERT_AFTER_MS,
     requireDurableRedis: e.REQUIRE_DURABLE_REDIS === 'power-loss' ? 'power-loss'
       : e.REQUIRE_DURABLE_REDIS === '1' || e.REQUIRE_DURABLE_REDIS === 'true' ? 'process-crash' : null,
+    apiWorkers: e.API_WORKERS,
     security: securityConfig(e, e.ADMIN_TOKEN),
   });
 }

@@ -1,12 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseWorkerCount } from '../config.js';
 
 // dist/harness/ (or src/harness/ under vitest) -> bin/coupon.js: children run exactly what `npx coupon` runs.
 const BIN = fileURLToPath(new URL('../../bin/coupon.js', import.meta.url));
@@ -111,6 +113,19 @@ function whatItSaid(proc: ServiceProcess): string {
   return proc.logFile ? `; see ${proc.logFile}` : `:\n${proc.output()}`;
 }
 
+/**
+ * The processes `pid` started that are still running (Linux's /proc; [] elsewhere or once it is gone):
+ * under API_WORKERS > 1 the API's pid is its primary's, and these are its workers.
+ */
+export function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
+      .split(' ').filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -142,13 +157,45 @@ export interface HttpProcess extends ServiceProcess {
   readonly url: string;
 }
 
-/** Starts an HTTP service (`coupon api` by default) on a free loopback port and waits until /health answers 200. */
+/** GET /health on a connection of its own (a kept-alive one stays with one worker): the pid that answered. */
+function pidOnNewConnection(url: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = get(new URL('/health', url), { agent: false, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve((JSON.parse(body) as { pid: number }).pid));
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer'))).on('error', reject);
+  });
+}
+
+/**
+ * Asks on new connections, which the primary deals round the workers, until `n` distinct processes
+ * have answered (each is then listening); returns their pids, sorted.
+ */
+export async function answeringPids(url: string, n: number, proc?: ServiceProcess, timeoutMs = 30_000): Promise<number[]> {
+  const seen = new Set<number>();
+  const deadline = Date.now() + timeoutMs;
+  while (seen.size < n) {
+    if (proc && proc.child.exitCode !== null) throw new Error(`${proc.name} exited with code ${proc.child.exitCode}${whatItSaid(proc)}`);
+    if (Date.now() > deadline) throw new Error(`${n} workers did not answer within ${timeoutMs} ms (seen: ${[...seen].join(', ')})`);
+    // A connection handed to a worker killed a moment ago is lost with it: ask again.
+    await pidOnNewConnection(url).then((pid) => seen.add(pid), () => sleep(50));
+  }
+  return [...seen].sort();
+}
+
+/**
+ * Starts an HTTP service (`coupon api` by default) on a free loopback port and waits until /health
+ * answers 200, from every worker when `env` sets API_WORKERS: a measure must not start with half of them.
+ */
 export async function startHttpProcess(env: Readonly<Record<string, string>>, opts: SpawnOptions & { readonly args?: readonly string[] } = {}): Promise<HttpProcess> {
   const port = await freePort();
   const proc = spawnCli(opts.args ?? ['api'], { ...env, PORT: String(port), HOST: '127.0.0.1' }, opts);
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForHealthy(url, proc);
+    const workers = parseWorkerCount(env.API_WORKERS ?? '1') ?? 1;
+    if (workers > 1) await answeringPids(url, workers, proc);
   } catch (err) {
     await proc.stop();
     throw err;

@@ -29,6 +29,8 @@ export function registerCouponGauges(registry: Registry, states: () => Promise<C
       help: g.help,
       labelNames: ['coupon_id'] as const,
       registers: [registry],
+      // Every API worker reads the same MySQL and Redis: summed over N workers they would be N times the truth.
+      aggregator: 'first',
       async collect() {
         this.reset();
         let current: CouponState[];

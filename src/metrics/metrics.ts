@@ -16,6 +16,8 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
  */
 export interface Metrics {
   readonly registry: Registry;
+  /** The text GET /metrics answers: this registry's, or in a cluster worker every process's summed (cluster-metrics.ts). */
+  scrape(): Promise<string>;
   answerRecorder(path: IssuePath): AnswerRecorder;
 }
 
@@ -40,6 +42,7 @@ export function createMetrics(): Metrics {
   );
   return {
     registry,
+    scrape: () => registry.metrics(),
     answerRecorder(path) {
       const byCode = new Map<string, { n: number }>();
       counts.set(path, byCode);

@@ -213,7 +213,7 @@ describe('other routes', () => {
   it('GET /health is 200 with both stores up', async () => {
     const res = await app.inject({ url: '/health' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'UP', mysql: 'UP', redis: 'UP', load: 'OK' });
+    expect(res.json()).toMatchObject({ status: 'UP', mysql: 'UP', redis: 'UP', load: 'OK', pid: process.pid });
     // The shared Redis's own settings decide which; redis-durability.test.ts pins each one down.
     expect(['nothing', 'process-crash', 'power-loss']).toContain(res.json().redisPersistence.survives);
   });

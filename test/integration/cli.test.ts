@@ -9,6 +9,7 @@ describe('coupon CLI', () => {
     [{ PORT: 'eighty' }, 'PORT'],
     [{ ISSUE_STRATEGY: 'optimistic' }, 'ISSUE_STRATEGY'],
     [{ MYSQL_URL: 'http://nope' }, 'MYSQL_URL'],
+    [{ API_WORKERS: 'many' }, 'API_WORKERS'],
     // In real use the admin endpoints must not be open, and a missing or broken key is the operator's to fix.
     [{ AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32) }, 'ADMIN_TOKEN'],
     [{ AUTH_MODE: 'jwt', ADMIN_TOKEN: 't' }, 'JWT_SECRET'],

@@ -6,6 +6,7 @@ import { buildApp } from '../../src/entry-points/api/app.js';
 import { fireIssues, floodBodies } from '../../src/harness/flood.js';
 import type { LiveSnapshot } from '../../src/metrics/live-snapshots.js';
 import { waitUntil } from '../helpers/drain.js';
+import { byCode, summed } from '../helpers/live.js';
 import { openSse, type SseReader } from '../helpers/sse.js';
 import { useTestApp } from '../helpers/test-app.js';
 import { insertTestCoupon } from '../helpers/test-env.js';
@@ -22,15 +23,6 @@ beforeAll(async () => {
 });
 afterAll(async () => { await second?.close(); });
 
-/** "202" -> OK, "409 X" -> X: the codes the stream reports. */
-const byCode = (outcomes: Record<string, number>) => Object.fromEntries(
-  Object.entries(outcomes).map(([k, n]) => [k.includes(' ') ? k.split(' ')[1]! : 'OK', n]),
-);
-const summed = (events: readonly LiveSnapshot[]) => {
-  const sum: Record<string, number> = {};
-  for (const e of events) for (const [code, n] of Object.entries(e.answers)) sum[code] = (sum[code] ?? 0) + n;
-  return sum;
-};
 const SNAPSHOT_FIELDS = ['answers', 'at', 'couponId', 'dateIssueEnd', 'dateIssueStart', 'gap', 'issued', 'p50Ms', 'p99Ms', 'pending',
   'persisted', 'queued', 'soldOutAfterMs', 'soldOutAt', 'state', 'title', 'total'];
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { PEM, SECRET } from './keys.js';
@@ -10,7 +11,8 @@ const oneBadVariable = ([
   ['PORT', 'eighty'], ['PORT', '70000'], ['ISSUE_STRATEGY', 'optimistic'], ['MYSQL_URL', 'postgres://x/y'],
   ['MYSQL_URL', 'mysql://root@h:3306/bad-name'], ['REDIS_URL', 'not a url'], ['RATE_LIMIT_PER_USER', '-1'],
   ['RATE_LIMIT_PER_IP', 'many'], ['TRUST_PROXY', 'yes please'], ['TRUST_PROXY', '10.0.0.0/33'],
-  ['REQUEST_TIMEOUT_MS', '60000'], ['MAX_CONNECTIONS', '0'], ['REDIS_CLUSTER_NODES', '127.0.0.1'],
+  ['REQUEST_TIMEOUT_MS', '60000'], ['MAX_CONNECTIONS', '0'], ['API_WORKERS', '0'], ['API_WORKERS', 'all'],
+  ['API_WORKERS', '1.5'], ['API_WORKERS', '257'], ['REDIS_CLUSTER_NODES', '127.0.0.1'],
   ['REDIS_CLUSTER_NODES', 'a:1,,b:2'], ['REDIS_CLUSTER_NODES', 'redis://a:1'],
 ] as const).map(([name, value]): [Record<string, string>, RegExp] => [{ [name]: value }, new RegExp(name)]);
 
@@ -44,6 +46,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
     expect(() => loadConfig(env)).not.toThrow(/\n/);
+  });
+  it('reads API_WORKERS: 1 by default, a count, or auto (one per core)', () => {
+    expect(loadConfig({}).apiWorkers).toBe(1);
+    expect(loadConfig({ API_WORKERS: '3' }).apiWorkers).toBe(3);
+    expect(loadConfig({ API_WORKERS: 'auto' }).apiWorkers).toBe(availableParallelism());
   });
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ ADMIN_TOKEN: '' }).adminToken).toBeUndefined();

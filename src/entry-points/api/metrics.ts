@@ -34,7 +34,7 @@ export function registerMetrics(app: FastifyInstance, deps: Deps, metrics: Metri
       tags: ['operations'], summary: 'Prometheus metrics (absent with METRICS_ENABLED=0)',
       response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errorResponses({}) },
     },
-  }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.scrape()));
 
   return (path) => {
     const record = metrics.answerRecorder(path);

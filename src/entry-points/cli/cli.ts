@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../../config.js';
 import { migrate } from '../../adapters/mysql/migrations.js';
@@ -5,10 +6,12 @@ import { startApi } from '../api/server.js';
 import { signUserToken } from '../api/identity.js';
 import { benchCommand } from './bench-command.js';
 import { demoCommand } from './demo-command.js';
-import { positiveInt } from './options.js';
+import { positiveInt, workerCount } from './options.js';
 import { startConsumer } from '../consumer/start-consumer.js';
 import { reconcileCoupon, type Reconciliation } from '../../async-issue/reconcile.js';
-import { createMetrics } from '../../metrics/metrics.js';
+import { createMetrics, type Metrics } from '../../metrics/metrics.js';
+import { scrapeThroughPrimary } from '../../metrics/cluster-metrics.js';
+import { superviseWorkers } from './cluster.js';
 import { withDeps } from './command-helpers.js';
 import { failuresCommand } from './failures-command.js';
 import { onShutdownSignal } from './shutdown.js';
@@ -39,24 +42,46 @@ program.command('migrate')
     console.log(`database ${r.database}: schema version ${r.current}${r.applied.length ? ` (applied ${r.applied.join(', ')})` : ' (up to date)'}`);
   });
 
+const WORKERS_HELP = 'API processes on PORT (node:cluster; default API_WORKERS, else 1; auto: one per core)';
+
+/** A cluster worker's registry, summed with the others' by the primary; elsewhere each command makes its own. */
+function workerMetrics(config: Config): Metrics | undefined {
+  return cluster.isWorker && config.metricsEnabled ? scrapeThroughPrimary(createMetrics()) : undefined;
+}
+
 program.command('api')
   .description('serve the HTTP API on PORT, issuing with ISSUE_STRATEGY')
-  .action(async () => {
-    const api = await startApi(configOrExit());
+  .option('--workers <n>', WORKERS_HELP, workerCount)
+  .action(async (opts: { workers?: number }) => {
+    const config = configOrExit();
+    const workers = opts.workers ?? config.apiWorkers;
+    // A worker runs `coupon api` again (API_WORKERS still set): only the primary forks.
+    if (workers > 1 && cluster.isPrimary) return superviseWorkers(config, { api: workers, consumer: false });
+    const api = await startApi(config, { metrics: workerMetrics(config) });
     onShutdownSignal(() => api.close());
   });
 
 program.command('consumer')
   .description('drain the reservation streams into MySQL in batches (run one or several); metrics on METRICS_PORT')
   .action(() => {
-    const consumer = startConsumer(configOrExit());
+    const config = configOrExit();
+    // Forked by `coupon start --workers N`: its metrics are served with the API workers', on PORT.
+    const consumer = startConsumer(config, { metrics: workerMetrics(config) });
     onShutdownSignal(() => consumer.close());
   });
 
 program.command('start')
-  .description('API and consumer together in one process, for local use; one /metrics on PORT')
-  .action(async () => {
+  .description('API and consumer together, for local use; one /metrics on PORT')
+  .option('--workers <n>', WORKERS_HELP, workerCount)
+  .action(async (opts: { workers?: number }) => {
     const config = configOrExit();
+    const workers = opts.workers ?? config.apiWorkers;
+    if (workers > 1) {
+      // One consumer, not one per API worker: the drain is bound by MySQL batches, which more consumers
+      // only split. A worker of its own rather than the primary, so a crash of it is restarted like an
+      // API worker's and its metrics reach /metrics through the same aggregator.
+      return superviseWorkers(config, { api: workers, consumer: true });
+    }
     // One registry: the API's /metrics serves the consumer's too.
     const metrics = config.metricsEnabled ? createMetrics() : undefined;
     const consumer = startConsumer(config, { metrics });

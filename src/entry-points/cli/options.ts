@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { parseWorkerCount, WORKER_COUNT_RULE } from '../../config.js';
 
 /** Argument parsers shared by the commands: a bad value is commander's one-line usage error. */
 
@@ -30,4 +31,11 @@ export function listOf<T extends string>(allowed: readonly T[]) {
     // Keep the canonical order (the bench's: baseline first, so every later row has its ceiling measured).
     return allowed.filter((a) => names.includes(a));
   };
+}
+
+/** `--workers`: the same values as API_WORKERS. */
+export function workerCount(raw: string): number {
+  const n = parseWorkerCount(raw);
+  if (n === undefined) throw new InvalidArgumentError(`must be ${WORKER_COUNT_RULE}`);
+  return n;
 }

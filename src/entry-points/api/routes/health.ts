@@ -16,6 +16,7 @@ const Health = Type.Object({
     survives: Type.Union(['power-loss', 'process-crash', 'nothing', 'unknown'].map((s) => Type.Literal(s))),
   }),
   load: Type.Union([Type.Literal('OK'), Type.Literal('OVERLOADED')]),
+  pid: Type.Integer({ description: 'The process that answered: with API_WORKERS > 1, one of the workers sharing the port' }),
 });
 
 async function check(probe: () => Promise<unknown>): Promise<'UP' | 'DOWN'> {
@@ -61,6 +62,6 @@ export function registerHealthRoutes(app: FastifyInstance, deps: Deps, isOverloa
     const durable = required === null || survivesAtLeast(persistence.survives, required);
     const load = isOverloaded() ? 'OVERLOADED' : 'OK';
     const up = mysql === 'UP' && redis === 'UP' && durable && load === 'OK';
-    return reply.status(up ? 200 : 503).send({ status: up ? 'UP' : 'DOWN', mysql, redis, redisPersistence: persistence, load });
+    return reply.status(up ? 200 : 503).send({ status: up ? 'UP' : 'DOWN', mysql, redis, redisPersistence: persistence, load, pid: process.pid });
   });
 }
