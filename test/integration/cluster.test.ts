@@ -18,7 +18,8 @@ let api: HttpProcess;
 beforeAll(async () => {
   cluster = await startRedisCluster();
   t = await createTestEnv({ REDIS_CLUSTER_NODES: cluster.seeds });
-  api = await startHttpProcess(t.env, { name: 'cluster-api' });
+  // Two API workers on one port: each process has its own cluster client, and every answer must still add up.
+  api = await startHttpProcess({ ...t.env, API_WORKERS: '2' }, { name: 'cluster-api' });
 }, 120_000);
 afterAll(async () => {
   await api?.stop();
