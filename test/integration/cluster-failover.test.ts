@@ -111,5 +111,6 @@ describe('a master killed (kill -9) during a flood, its replica promoted', () =>
     console.log(`failover: ${accepted.size} accepted, ${lost.length} lost to asynchronous replication, ${failed.size} failed; the API reported ${JSON.stringify(reportedLoss(api.output()))}`);
     expect(lost).toHaveLength(400);
     expect(reportedLoss(api.output())).toEqual([400]);
+    expect(failed.size).toBe(0);
   });
 });
