@@ -6,17 +6,18 @@ import { createCouponEvents, hasRoute, type ApiTarget } from '../harness/api-cli
 import { dropDatabase, withDatabase } from '../harness/database.js';
 import { startRedisServer } from '../harness/redis-server.js';
 import { createLogDir, startConsumerProcess, startHttpProcess, stopAllChildren, type ServiceProcess } from '../harness/service-processes.js';
+import type { RowDataPacket } from 'mysql2/promise';
 import { openStore, readSettledOutcome, waitForDrain, type Drain, type Store } from '../harness/verify.js';
 import { createJwtIdentity, tokenPoolSize } from './bench-tokens.js';
 import { buildRow, rowLabel, strategyLabel, withBaselineRatios, type BenchRow } from './bench-row.js';
-import { resolveGenerator, runLoad, type GeneratorChoice } from './load-generator.js';
+import { chooseGenerator, describeChoice, runLoad, strongerChoice, type GeneratorChoice } from './load-generator.js';
 import type { GeneratorName, LoadResult } from './load-result.js';
 import { round } from './load-result.js';
+import { cpuBetween, MYSQL_PROCESS_NAMES, localPid, REDIS_PROCESS_NAMES, redisPidOf, sampleCpu, serverPid, type CpuTargets } from './process-cpu.js';
 import { startProgress } from './progress.js';
 import { createCounterBuffer } from './response-counters.cjs';
 import { BASELINE_PATH, planScenario, targetOf, type BenchStrategy, type ScenarioName, type ScenarioPlan } from './scenarios.js';
 import { variantOf, type BenchVariant, type VariantName } from './variants.js';
-import { runWrk, wrkAvailable } from './wrk-generator.js';
 
 // Compiled beside this module; the bench runs it as a child process like the API.
 const BASELINE_SERVER = fileURLToPath(new URL('./baseline-server.js', import.meta.url));
@@ -34,8 +35,13 @@ export interface BenchOptions {
   readonly users: number | undefined;
   readonly repeatShare: number;
   readonly generator: GeneratorName | 'auto';
-  readonly workers: number;
+  /** autocannon worker threads; undefined: half the cores (load-generator.ts). */
+  readonly workers: number | undefined;
   readonly wrkThreads: number;
+  /** API_WORKERS of the API child: its worker processes count in its CPU. */
+  readonly apiWorkers: number;
+  /** Consumer processes of the async path, their CPU summed. */
+  readonly consumers: number;
   readonly warmupSec: number;
   /** A running service to target instead of starting our own. */
   readonly url: string | undefined;
@@ -52,7 +58,7 @@ export interface BenchOptions {
   readonly cpuProfDir: string | undefined;
   readonly drainTimeoutSec: number;
   readonly progress: boolean;
-  /** Compare the baseline through our generator with `wrk -t1 -c64` when wrk is installed. */
+  /** Compare the baseline through our generator with the same generator given one more thread. */
   readonly generatorCheck: boolean;
   readonly log: (line: string) => void;
 }
@@ -60,8 +66,10 @@ export interface BenchOptions {
 export interface GeneratorCheck {
   readonly generator: string;
   readonly generatorRequestsPerSec: number;
-  readonly wrkRequestsPerSec: number;
-  /** Ours over wrk's: within 0.9..1.1 means the generator is not what bounds the baseline. */
+  /** The same generator with one more thread (wrk) or worker thread (autocannon). */
+  readonly stronger: string;
+  readonly strongerRequestsPerSec: number;
+  /** Ours over the stronger one's: 0.9 or more means more generator would not raise the baseline. */
   readonly ratio: number;
 }
 
@@ -79,7 +87,9 @@ export interface BenchResult {
 
 interface Running {
   readonly url: string;
-  readonly consumer: ServiceProcess | undefined;
+  /** The API child (or the baseline server); undefined with --url. */
+  readonly api: ServiceProcess | undefined;
+  readonly consumers: readonly ServiceProcess[];
   stop(): Promise<void>;
 }
 
@@ -116,6 +126,8 @@ interface Stage {
   readonly adminToken: string | undefined;
   /** jwt: the pre-signed tokens every load of the variant sends (load-spec.cts). */
   readonly tokenFile: string | undefined;
+  /** The variant's Redis and MySQL server processes when they run on this machine. */
+  readonly serverPids: { readonly redis: number | undefined; readonly mysql: number | undefined };
 }
 
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
@@ -129,7 +141,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const prefix = external ? opts.redisKeyPrefix : `${opts.redisKeyPrefix}bench-${runId}:`;
   const database = opts.database ?? `fcfs_bench_${runId}`;
   const mysqlUrl = external ? opts.mysqlUrl : withDatabase(opts.mysqlUrl, database);
-  const choice: GeneratorChoice = { generator: resolveGenerator(opts.generator), workers: opts.workers, wrkThreads: opts.wrkThreads };
+  const choice = chooseGenerator(opts.generator, opts.workers, opts.wrkThreads, opts.log);
   const logs = createLogDir('coupon-bench-', runId);
   const ctx: RunContext = { opts, choice, prefix, mysqlUrl, logDir: logs.path, variantCount: opts.variants.length };
   const teardown = new Teardown();
@@ -157,7 +169,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       const variantDepth = teardown.depth;
       const stage = await openStage(variantOf(name), ctx, teardown);
       for (const strategy of opts.strategies) {
-        const target = targetOf(strategy);
+        const target = targetOf(strategy, opts.apiWorkers);
         const strategyDepth = teardown.depth;
         const running = await startServices(strategy, stage, ctx);
         teardown.add(() => running.stop());
@@ -171,12 +183,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         const api: ApiTarget = { url: running.url, adminToken: stage.adminToken };
         if (opts.warmupSec > 0) await warmUp(strategy, api, stage, ctx);
         for (const scenario of opts.scenarios) {
-          const row = await runScenario(strategy, planScenario(scenario, opts), api, running.consumer, stage, ctx);
+          const row = await runScenario(strategy, planScenario(scenario, opts), api, running, stage, ctx);
           rows.push(row);
           opts.log(summaryLine(row, ctx.variantCount));
-          if (strategy === 'baseline' && generatorCheck === null && opts.generatorCheck && opts.rate === null && wrkAvailable()) {
-            generatorCheck = await checkGenerator(row, running.url, stage.tokenFile, opts);
-            opts.log(`generator check: ${row.generator} ${row.requestsPerSec} req/s vs wrk -t1 -c64 ${generatorCheck.wrkRequestsPerSec} req/s (ratio ${generatorCheck.ratio})`);
+          if (strategy === 'baseline' && generatorCheck === null && opts.generatorCheck && opts.rate === null) {
+            generatorCheck = await checkGenerator(row, running.url, stage.tokenFile, ctx);
+            opts.log(`generator check: ${generatorCheck.generator} ${generatorCheck.generatorRequestsPerSec} req/s vs ${generatorCheck.stronger} ${generatorCheck.strongerRequestsPerSec} req/s (ratio ${generatorCheck.ratio})`);
           }
         }
         await teardown.unwind(strategyDepth);
@@ -206,6 +218,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       strategies: opts.strategies, variants: opts.variants, scenarios: opts.scenarios, durationSec: opts.durationSec, connections: opts.connections,
       rate: opts.rate, quantity: opts.quantity, coupons: opts.coupons, users: opts.users ?? null, repeatShare: opts.repeatShare,
       generator: choice.generator, workers: choice.workers, wrkThreads: choice.wrkThreads, warmupSec: opts.warmupSec, url: opts.url ?? null,
+      apiWorkers: opts.apiWorkers, consumers: opts.consumers,
     },
     rows: finalRows,
     skipped,
@@ -240,8 +253,9 @@ async function openStage(variant: BenchVariant, ctx: RunContext, teardown: Teard
     if (opts.url === undefined && !opts.keepData) await deleteKeysWithPrefix(store.redis, ctx.prefix).catch(() => {});
     await store.close();
   });
+  const serverPids = await serverPidsOf(store);
   const env = { MYSQL_URL: ctx.mysqlUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: ctx.prefix, LOG_LEVEL: 'warn' };
-  if (variant.identity !== 'jwt') return { variant, store, env, apiEnv: variant.apiEnv, adminToken: opts.adminToken, tokenFile: undefined };
+  if (variant.identity !== 'jwt') return { variant, store, env, apiEnv: variant.apiEnv, adminToken: opts.adminToken, tokenFile: undefined, serverPids };
   // Signed here, before any load of the variant starts, so the clock never runs on signing.
   const pooled = Math.max(0, ...opts.scenarios.map((s) => planScenario(s, opts).users));
   const users = tokenPoolSize(Math.max(opts.durationSec, opts.warmupSec), opts.rate, pooled);
@@ -249,7 +263,14 @@ async function openStage(variant: BenchVariant, ctx: RunContext, teardown: Teard
   const identity = await createJwtIdentity(users);
   teardown.add(() => identity.remove());
   opts.log(`variant ${variant.name}: ${users} user tokens signed in ${Date.now() - started} ms`);
-  return { variant, store, env, apiEnv: { ...variant.apiEnv, ...identity.apiEnv }, adminToken: identity.adminToken, tokenFile: identity.tokenFile };
+  return { variant, store, env, apiEnv: { ...variant.apiEnv, ...identity.apiEnv }, adminToken: identity.adminToken, tokenFile: identity.tokenFile, serverPids };
+}
+
+/** Redis's pid from INFO, MariaDB's from its pid file: counted only when they run on this machine. */
+async function serverPidsOf(store: Store): Promise<Stage['serverPids']> {
+  const [info, [rows]] = await Promise.all([store.redis.info('server'), store.db.query<RowDataPacket[]>('SELECT @@pid_file AS pidFile')]);
+  const pidFile = rows[0]?.['pidFile'] as string | null | undefined;
+  return { redis: localPid(redisPidOf(info), REDIS_PROCESS_NAMES), mysql: serverPid(pidFile ?? undefined, MYSQL_PROCESS_NAMES) };
 }
 
 async function startServices(strategy: BenchStrategy, stage: Stage, ctx: RunContext): Promise<Running> {
@@ -260,33 +281,32 @@ async function startServices(strategy: BenchStrategy, stage: Stage, ctx: RunCont
   // The no-I/O ceiling is the bench's own server, also when the rest targets a running service.
   if (strategy === 'baseline') {
     const server = await startHttpProcess({ ...stage.env, ...apiEnv }, { name: `${name}-server`, args: [], script: BASELINE_SERVER, logDir: ctx.logDir, nodeArgs });
-    return { url: server.url, consumer: undefined, stop: async () => { await server.stop(); } };
+    return { url: server.url, api: server, consumers: [], stop: async () => { await server.stop(); } };
   }
-  if (opts.url !== undefined) return { url: opts.url, consumer: undefined, stop: async () => {} };
-  const target = targetOf(strategy);
-  const api = await startHttpProcess({ ...stage.env, ISSUE_STRATEGY: target.serverStrategy, ...apiEnv }, { name: `${name}-api`, logDir: ctx.logDir, nodeArgs });
-  let consumer: ServiceProcess | undefined;
-  if (target.needsConsumer) {
-    try {
-      consumer = await startConsumerProcess({ ...stage.env, ...variant.consumerEnv }, { name: `${name}-consumer`, logDir: ctx.logDir });
-    } catch (err) {
-      await api.stop();
-      throw err;
-    }
-  }
-  return {
-    url: api.url,
-    consumer,
-    async stop() {
-      await Promise.all([api.stop(), consumer?.stop()]);
-    },
+  if (opts.url !== undefined) return { url: opts.url, api: undefined, consumers: [], stop: async () => {} };
+  const target = targetOf(strategy, opts.apiWorkers);
+  const api = await startHttpProcess(
+    { ...stage.env, ISSUE_STRATEGY: target.serverStrategy, API_WORKERS: String(opts.apiWorkers), ...apiEnv }, { name: `${name}-api`, logDir: ctx.logDir, nodeArgs },
+  );
+  const consumers: ServiceProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all([api.stop(), ...consumers.map((c) => c.stop())]);
   };
+  try {
+    for (let i = 0; target.needsConsumer && i < opts.consumers; i++) {
+      consumers.push(await startConsumerProcess({ ...stage.env, ...variant.consumerEnv }, { name: `${name}-consumer${opts.consumers > 1 ? `-${i + 1}` : ''}`, logDir: ctx.logDir }));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: api.url, api, consumers, stop };
 }
 
 /** Warms the JIT and the pools on a coupon of its own, so the first scenario is not measured cold. */
 async function warmUp(strategy: BenchStrategy, api: ApiTarget, stage: Stage, ctx: RunContext): Promise<void> {
   const { opts } = ctx;
-  const target = targetOf(strategy);
+  const target = targetOf(strategy, opts.apiWorkers);
   const couponIds = target.verified ? await createCouponEvents(api, `bench warm-up ${strategy}`, 1, 100_000_000) : [1];
   await runLoad({
     url: api.url, durationSec: opts.warmupSec, connections: opts.connections, rate: opts.rate,
@@ -295,15 +315,22 @@ async function warmUp(strategy: BenchStrategy, api: ApiTarget, stage: Stage, ctx
 }
 
 async function runScenario(
-  strategy: BenchStrategy, plan: ScenarioPlan, api: ApiTarget, consumer: ServiceProcess | undefined, stage: Stage, ctx: RunContext,
+  strategy: BenchStrategy, plan: ScenarioPlan, api: ApiTarget, running: Running, stage: Stage, ctx: RunContext,
 ): Promise<BenchRow> {
   const { opts } = ctx;
-  const target = targetOf(strategy);
+  const target = targetOf(strategy, opts.apiWorkers);
   const couponIds = target.verified
     ? await createCouponEvents(api, `bench ${strategy} ${plan.name}`, plan.couponCount, plan.quantityPerCoupon)
     : Array.from({ length: plan.couponCount }, (_, i) => i + 1);
-  const hold = consumer !== undefined && plan.consumer === 'held';
-  if (hold) consumer.pause();
+  const { consumers } = running;
+  const hold = consumers.length > 0 && plan.consumer === 'held';
+  if (hold) for (const c of consumers) c.pause();
+  const pids = (...ids: (number | undefined)[]) => ids.filter((id): id is number => id !== undefined);
+  const cpuTargets: CpuTargets = {
+    api: pids(running.api?.child.pid), consumer: pids(...consumers.map((c) => c.child.pid)),
+    redis: pids(stage.serverPids.redis), mysql: pids(stage.serverPids.mysql),
+  };
+  const cpuBefore = sampleCpu(cpuTargets);
   const counters = createCounterBuffer();
   const progress = startProgress(rowLabel({ strategy, scenario: plan.name, variant: stage.variant.name }, ctx.variantCount), opts.durationSec, counters, opts.progress);
   let load: LoadResult;
@@ -314,29 +341,34 @@ async function runScenario(
     }, ctx.choice);
   } finally {
     progress.stop();
-    if (hold) consumer.resume();
+    if (hold) for (const c of consumers) c.resume();
   }
   let drain: Drain | null = null;
   if (target.needsConsumer) drain = await waitForDrain(stage.store, couponIds, opts.drainTimeoutSec * 1000);
+  // Up to the end of the drain: the consumer's work (and Redis's and MySQL's share of it) comes after the load.
+  const cpu = cpuBetween(cpuBefore, sampleCpu(cpuTargets));
   const outcome = target.verified ? await readSettledOutcome(stage.store, couponIds) : null;
   return buildRow({
-    strategy, variant: stage.variant.name, target, plan, load, outcome, drain,
+    strategy, variant: stage.variant.name, target, plan, load, outcome, drain, cpu,
     connections: opts.connections, rate: opts.rate,
-    consumer: target.needsConsumer ? (consumer === undefined ? 'live' : plan.consumer) : null,
+    consumer: target.needsConsumer ? (consumers.length === 0 ? 'live' : plan.consumer) : null,
   });
 }
 
-async function checkGenerator(ours: BenchRow, url: string, tokenFile: string | undefined, opts: BenchOptions): Promise<GeneratorCheck> {
-  // The same tokens as our generator's run: the same request size.
-  const wrk = await runWrk({
-    url, durationSec: opts.durationSec, connections: 64, rate: null,
+async function checkGenerator(ours: BenchRow, url: string, tokenFile: string | undefined, ctx: RunContext): Promise<GeneratorCheck> {
+  const { opts, choice } = ctx;
+  const stronger = strongerChoice(choice);
+  // The same tokens and connections as our generator's run: only the generator's threads differ.
+  const more = await runLoad({
+    url, durationSec: opts.durationSec, connections: opts.connections, rate: null,
     spec: { path: BASELINE_PATH, couponIds: [1], users: 0, repeatShare: 0, tokenFile }, counters: createCounterBuffer(),
-  }, { threads: 1, countResponses: false });
+  }, stronger);
   return {
-    generator: `${ours.generator} -c${ours.connections}`,
+    generator: describeChoice(choice, ours.connections),
     generatorRequestsPerSec: ours.requestsPerSec,
-    wrkRequestsPerSec: wrk.requestsPerSec,
-    ratio: round(ours.requestsPerSec / wrk.requestsPerSec, 3),
+    stronger: describeChoice(stronger, opts.connections),
+    strongerRequestsPerSec: more.requestsPerSec,
+    ratio: round(ours.requestsPerSec / more.requestsPerSec, 3),
   };
 }
 

@@ -186,6 +186,7 @@ describe('coupon bench on a tiny workload', () => {
     const plan = planScenario('flood', { quantity: 10, coupons: 1, users: undefined, repeatShare: 0 });
     const row = buildRow({
       strategy: 'mysql-lock', variant: 'default', target: targetOf('mysql-lock'), plan, connections: 8, rate: null, drain: null, consumer: null,
+      cpu: { api: null, redis: null, mysql: null, consumer: null },
       load: { generator: 'wrk', durationSec: 1, responses: { '200': 12, '409 INVALID_COUPON_ISSUE_QUANTITY': 88 }, requestsPerSec: 100, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1 }, errors: 0 },
       outcome: { total: 10, rows: 12, overIssued: 2, duplicates: 0, counterDrift: -2, couponsNotFull: 0, redisReserved: 0, streamLeft: 0, issuingMs: 5 },
     });

@@ -1,0 +1,135 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * CPU time of the processes a bench row runs on, read from /proc/<pid>/stat (utime + stime):
+ * unlike requests/s on a shared machine, CPU per request holds still from one run to the next.
+ * Linux only: elsewhere every reading is null and the report prints "-".
+ */
+
+export const CPU_COMPONENTS = ['api', 'redis', 'mysql', 'consumer'] as const;
+export type CpuComponent = (typeof CPU_COMPONENTS)[number];
+
+/** The root pids of each component; a root's descendants (cluster workers) count with it. */
+export type CpuTargets = Readonly<Record<CpuComponent, readonly number[]>>;
+
+/** µs of CPU per component, null where its processes cannot be read. */
+export type CpuUs = Readonly<Record<CpuComponent, number | null>>;
+
+let ticksPerSec: number | undefined;
+function clockTicks(): number {
+  if (ticksPerSec === undefined) {
+    const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    const n = Number(out.stdout?.trim());
+    ticksPerSec = Number.isInteger(n) && n > 0 ? n : 100;
+  }
+  return ticksPerSec;
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime in clock ticks; undefined when the process is gone (or there is no /proc). */
+function ownTicks(pid: number): number | undefined {
+  const stat = readText(`/proc/${pid}/stat`);
+  if (stat === undefined) return undefined;
+  // The command name (field 2) may hold spaces and parentheses: the fields after the last ')' are fixed,
+  // starting at field 3 (state); utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** The pid and every live descendant of it (e.g. node:cluster workers), through each thread's children list. */
+export function processTree(pid: number): number[] {
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    const tasks = (() => {
+      try {
+        return readdirSync(`/proc/${tree[i]}/task`);
+      } catch {
+        return [];
+      }
+    })();
+    for (const task of tasks) {
+      const children = readText(`/proc/${tree[i]}/task/${task}/children`)?.trim();
+      if (children) tree.push(...children.split(' ').map(Number));
+    }
+  }
+  return tree;
+}
+
+/** Ticks of every process in the roots' trees; null when no root is readable. */
+function treeTicks(roots: readonly number[]): Map<number, number> | null {
+  const ticks = new Map<number, number>();
+  for (const root of roots) {
+    for (const pid of processTree(root)) {
+      const t = ownTicks(pid);
+      if (t !== undefined) ticks.set(pid, t);
+    }
+  }
+  return roots.length > 0 && roots.every((r) => ticks.has(r)) ? ticks : null;
+}
+
+export interface CpuSample {
+  readonly ticks: Readonly<Record<CpuComponent, Map<number, number> | null>>;
+}
+
+export function sampleCpu(targets: CpuTargets): CpuSample {
+  const ticks = Object.fromEntries(CPU_COMPONENTS.map((c) => [c, treeTicks(targets[c])])) as CpuSample['ticks'];
+  return { ticks };
+}
+
+/**
+ * µs of CPU each component used between two samples. A process seen in both counts its difference;
+ * one born in between (a restarted worker) counts whole; one gone by the end is lost, as its parent
+ * has not reaped it into its own counts yet.
+ */
+export function cpuBetween(before: CpuSample, after: CpuSample): CpuUs {
+  const usPerTick = 1e6 / clockTicks();
+  const used = (c: CpuComponent): number | null => {
+    const a = before.ticks[c];
+    const b = after.ticks[c];
+    if (a === null || b === null) return null;
+    let ticks = 0;
+    for (const [pid, t] of b) ticks += t - (a.get(pid) ?? 0);
+    return ticks * usPerTick;
+  };
+  return Object.fromEntries(CPU_COMPONENTS.map((c) => [c, used(c)])) as CpuUs;
+}
+
+/** The pid only when it runs here as a process named like one of `names` (a remote server's pid means nothing). */
+export function localPid(pid: number | undefined, names: readonly string[]): number | undefined {
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 0) return undefined;
+  const comm = readText(`/proc/${pid}/comm`)?.trim();
+  return comm !== undefined && names.includes(comm) ? pid : undefined;
+}
+
+export const MYSQL_PROCESS_NAMES = ['mariadbd', 'mysqld'];
+export const REDIS_PROCESS_NAMES = ['redis-server'];
+
+/**
+ * The server's pid from its pid file (`SELECT @@pid_file`) when it runs on this machine, else the one
+ * process here named like it (none or several: unknown).
+ */
+export function serverPid(pidFile: string | undefined, names: readonly string[]): number | undefined {
+  const fromFile = pidFile === undefined ? undefined : localPid(Number(readText(pidFile)?.trim()), names);
+  if (fromFile !== undefined) return fromFile;
+  let pids: number[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => localPid(pid, names) !== undefined);
+  } catch {
+    return undefined;
+  }
+  return pids.length === 1 ? pids[0] : undefined;
+}
+
+/** Redis's pid from `INFO server`. */
+export function redisPidOf(info: string): number | undefined {
+  const m = /^process_id:(\d+)/m.exec(info);
+  return m ? Number(m[1]) : undefined;
+}

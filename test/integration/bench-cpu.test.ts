@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import mysql from 'mysql2/promise';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  cpuBetween, localPid, MYSQL_PROCESS_NAMES, processTree, REDIS_PROCESS_NAMES, redisPidOf, sampleCpu, serverPid,
+} from '../../src/bench/process-cpu.js';
+
+const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/coupon';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+// A parent that forks a worker spinning on the CPU, like node:cluster's primary and its workers:
+// the parent itself stays idle, so the CPU counted for it can only come from its descendant.
+const PARENT = `
+const w = require('node:child_process').spawn(process.execPath, ['-e', 'console.log(process.pid); for (;;) {}'], { stdio: 'inherit' });
+process.on('SIGTERM', () => { w.kill('SIGKILL'); process.exit(0); });
+`;
+
+const NONE = { api: [], redis: [], mysql: [], consumer: [] };
+
+describe.runIf(process.platform === 'linux')('CPU per component, read from /proc', () => {
+  const redis = new Redis(REDIS_URL);
+  afterAll(() => redis.disconnect());
+
+  it('counts the CPU of a process\'s descendants with it, and nothing for a process that is not there', async () => {
+    const parent = spawn(process.execPath, ['-e', PARENT], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const [line] = (await once(parent.stdout, 'data')) as [Buffer];
+      const worker = Number(line.toString().trim());
+      expect(processTree(parent.pid!)).toContain(worker);
+      const targets = { ...NONE, api: [parent.pid!] };
+      const before = sampleCpu(targets);
+      // Until the worker has used at least one clock tick more: no time is asserted, only where it is counted.
+      const ticksOf = () => Number(readFileSync(`/proc/${worker}/stat`, 'utf8').split(') ')[1]!.split(' ')[11]);
+      const start = ticksOf();
+      while (ticksOf() <= start + 1) await new Promise((r) => setTimeout(r, 20));
+      const used = cpuBetween(before, sampleCpu(targets));
+      // At least the worker's 2 ticks since `start` (CLK_TCK = 100: 10,000 µs a tick), which the idle parent alone has not used.
+      expect(used.api).toBeGreaterThanOrEqual(20_000);
+      expect(used.redis).toBeNull();
+    } finally {
+      parent.kill('SIGTERM');
+      await once(parent, 'exit');
+    }
+    const gone = { ...NONE, consumer: [parent.pid!] };
+    expect(cpuBetween(sampleCpu(gone), sampleCpu(gone)).consumer).toBeNull();
+  });
+
+  it('finds the local Redis from INFO and MariaDB from its pid file, and refuses a pid that is not theirs', async () => {
+    const redisPid = localPid(redisPidOf(await redis.info('server')), REDIS_PROCESS_NAMES);
+    expect(readFileSync(`/proc/${redisPid}/comm`, 'utf8').trim()).toBe('redis-server');
+    const db = await mysql.createConnection(MYSQL_URL.replace(/\/[^/]*$/, '/'));
+    try {
+      const [rows] = await db.query<mysql.RowDataPacket[]>('SELECT @@pid_file AS pidFile');
+      const mysqlPid = serverPid(rows[0]!['pidFile'] as string, MYSQL_PROCESS_NAMES);
+      expect(MYSQL_PROCESS_NAMES).toContain(readFileSync(`/proc/${mysqlPid}/comm`, 'utf8').trim());
+    } finally {
+      await db.end();
+    }
+    expect(localPid(process.pid, REDIS_PROCESS_NAMES)).toBeUndefined();
+    expect(serverPid('/nonexistent.pid', ['no-such-process-name'])).toBeUndefined();
+  });
+});
