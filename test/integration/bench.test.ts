@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -120,7 +120,7 @@ describe('coupon bench on a tiny workload', () => {
     const wrkJson = join(dir, 'wrk.json');
     const wrk = await runCli(['bench', ...small, '--strategy', 'baseline,mysql-lock', '--scenario', 'flood', '--generator', 'wrk', '--json', wrkJson], env);
     expect(wrk.code, wrk.output).toBe(0);
-    expect(wrk.output).toContain('wrk -t1 -c64');
+    expect(wrk.output).toMatch(/generator check: wrk -t1 -c8 \d+ req\/s vs wrk -t2 -c8 \d+ req\/s/);
     const wrkRows = JSON.parse(await readFile(wrkJson, 'utf8')) as Row[];
     const lock = wrkRows.find((r) => r.strategy === 'mysql-lock')!;
     // A second of wrk on a busy machine may answer fewer than the stock: sold out where it asked enough.
@@ -180,6 +180,38 @@ describe('coupon bench on a tiny workload', () => {
     }
     // The token file went with the run.
     expect(await readdir(benchTmp)).toEqual([]);
+  });
+
+  it('without wrk says how to install it, falls back to autocannon, checks it against one more worker, and reads each component\'s CPU', async () => {
+    // A PATH with getconf (the clock tick) and nothing else: no wrk, as on a fresh machine.
+    const bin = join(dir, 'bin-without-wrk');
+    await mkdir(bin);
+    await symlink('/usr/bin/getconf', join(bin, 'getconf'));
+    const noWrk = { ...env, PATH: bin };
+    const json = join(dir, 'fallback.json');
+    const { code, output } = await runCli(['bench', ...small, '--strategy', 'baseline,redis-async', '--scenario', 'flood', '--workers', '1', '--consumers', '2', '--keep-logs', '--json', json], noWrk);
+    expect(code, output).toBe(0);
+    expect(output.split('\n').filter((l) => l.includes('wrk is not installed'))).toEqual([
+      'wrk is not installed: using autocannon with 1 worker(s) (install wrk for the lighter generator: apt-get install -y wrk)',
+    ]);
+    expect(output).toMatch(/generator check: autocannon -w1 -c8 \d+ req\/s vs autocannon -w2 -c8 \d+ req\/s \(ratio [\d.]+\)/);
+    const rows = JSON.parse(await readFile(json, 'utf8')) as (Row & { generator: string; cpuUsPerRequest: Record<string, number | null>; consumerCpuUsPerReservation: number | null })[];
+    expect(rows.map((r) => r.generator)).toEqual(['autocannon', 'autocannon']);
+    const [base, async] = rows;
+    expect(base?.cpuUsPerRequest.api).toBeGreaterThan(0);
+    expect(base?.cpuUsPerRequest.consumer).toBeNull();
+    expect(async?.exact).toBe(true);
+    // Every component's processes were found and read (a second of load may use under one 10 ms tick of some).
+    expect(async?.cpuUsPerRequest.api).toBeGreaterThan(0);
+    for (const c of ['redis', 'mysql', 'consumer']) expect(async?.cpuUsPerRequest[c], c).toBeTypeOf('number');
+    expect(async?.consumerCpuUsPerReservation).toBeTypeOf('number');
+    const logDir = /the services' logs are in (\S+)/.exec(output)?.[1];
+    expect((await readdir(logDir!)).filter((f) => f.includes('consumer')).sort()).toEqual(['redis-async-consumer-1.log', 'redis-async-consumer-2.log']);
+    await rm(logDir!, { recursive: true });
+
+    const forced = await runCli(['bench', ...small, '--strategy', 'baseline', '--generator', 'wrk'], noWrk);
+    expect(forced.code).not.toBe(0);
+    expect(forced.output).toContain('wrk is not installed (apt-get install -y wrk)');
   });
 
   it('names the failure when a strategy that must be exact is not', () => {

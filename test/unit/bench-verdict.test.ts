@@ -49,4 +49,10 @@ describe('the bench verdict', () => {
     expect(r.consumerCpuUsPerReservation).toBe(50);
     expect(row('flood', { '200': 100 }, outcome({})).consumerCpuUsPerReservation).toBeNull();
   });
+
+  it('requires process-lock to be exact only with one API process (its lock lives in one process\'s memory)', () => {
+    expect(targetOf('process-lock', 1).mustBeExact).toBe(true);
+    expect(targetOf('process-lock', 2).mustBeExact).toBe(false);
+    expect(targetOf('mysql-lock', 2).mustBeExact).toBe(true);
+  });
 });
