@@ -25,6 +25,7 @@ export interface BenchFlags {
   wrkThreads: number;
   apiWorkers: number;
   consumers: number;
+  ownRedis: boolean;
   warmup: number;
   json?: string;
   out?: string;
@@ -71,6 +72,7 @@ export async function runBenchCommand(flags: BenchFlags, c: Config): Promise<num
     wrkThreads: flags.wrkThreads,
     apiWorkers: flags.apiWorkers,
     consumers: flags.consumers,
+    ownRedis: flags.ownRedis,
     warmupSec: flags.warmup,
     url: flags.url,
     mysqlUrl: c.mysqlUrl,

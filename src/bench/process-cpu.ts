@@ -10,8 +10,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 export const CPU_COMPONENTS = ['api', 'redis', 'mysql', 'consumer'] as const;
 export type CpuComponent = (typeof CPU_COMPONENTS)[number];
 
-/** The root pids of each component; a root's descendants (cluster workers) count with it. */
-export type CpuTargets = Readonly<Record<CpuComponent, readonly number[]>>;
+/**
+ * What to read for a component at each sample: the /proc stat files of its processes or threads, found
+ * anew each time (a worker restarted, a connection opened); undefined when it cannot be read here.
+ */
+export type CpuTarget = () => Promise<readonly string[] | undefined>;
+export type CpuTargets = Readonly<Record<CpuComponent, CpuTarget>>;
 
 /** µs of CPU per component, null where its processes cannot be read. */
 export type CpuUs = Readonly<Record<CpuComponent, number | null>>;
@@ -34,9 +38,9 @@ function readText(path: string): string | undefined {
   }
 }
 
-/** utime + stime in clock ticks; undefined when the process is gone (or there is no /proc). */
-function ownTicks(pid: number): number | undefined {
-  const stat = readText(`/proc/${pid}/stat`);
+/** utime + stime in clock ticks from a stat file; undefined when its process or thread is gone (or there is no /proc). */
+function ticksOf(statFile: string): number | undefined {
+  const stat = readText(statFile);
   if (stat === undefined) return undefined;
   // The command name (field 2) may hold spaces and parentheses: the fields after the last ')' are fixed,
   // starting at field 3 (state); utime and stime are fields 14 and 15.
@@ -63,31 +67,40 @@ export function processTree(pid: number): number[] {
   return tree;
 }
 
-/** Ticks of every process in the roots' trees; null when no root is readable. */
-function treeTicks(roots: readonly number[]): Map<number, number> | null {
-  const ticks = new Map<number, number>();
-  for (const root of roots) {
-    for (const pid of processTree(root)) {
-      const t = ownTicks(pid);
-      if (t !== undefined) ticks.set(pid, t);
-    }
-  }
-  return roots.length > 0 && roots.every((r) => ticks.has(r)) ? ticks : null;
+/** Processes and their descendants (cluster workers): each one's whole CPU, all its threads. */
+export function processTrees(roots: readonly number[]): CpuTarget {
+  return () => Promise.resolve(roots.length === 0 || !roots.every((r) => readText(`/proc/${r}/stat`) !== undefined)
+    ? undefined
+    : roots.flatMap(processTree).map((pid) => `/proc/${pid}/stat`));
+}
+
+/** Some threads of one process (a MariaDB connection's thread): each thread's own CPU. */
+export function threadsOf(pid: number | undefined, tids: () => Promise<readonly number[]>): CpuTarget {
+  return async () => (pid === undefined ? undefined : (await tids()).map((tid) => `/proc/${pid}/task/${tid}/stat`));
 }
 
 export interface CpuSample {
-  readonly ticks: Readonly<Record<CpuComponent, Map<number, number> | null>>;
+  readonly ticks: Readonly<Record<CpuComponent, Map<string, number> | null>>;
 }
 
-export function sampleCpu(targets: CpuTargets): CpuSample {
-  const ticks = Object.fromEntries(CPU_COMPONENTS.map((c) => [c, treeTicks(targets[c])])) as CpuSample['ticks'];
+export async function sampleCpu(targets: CpuTargets): Promise<CpuSample> {
+  const read = async (c: CpuComponent): Promise<Map<string, number> | null> => {
+    const files = await targets[c]();
+    if (files === undefined) return null;
+    const ticks = new Map<string, number>();
+    for (const file of files) {
+      const t = ticksOf(file);
+      if (t !== undefined) ticks.set(file, t);
+    }
+    return ticks;
+  };
+  const ticks = Object.fromEntries(await Promise.all(CPU_COMPONENTS.map(async (c) => [c, await read(c)] as const))) as CpuSample['ticks'];
   return { ticks };
 }
 
 /**
- * µs of CPU each component used between two samples. A process seen in both counts its difference;
- * one born in between (a restarted worker) counts whole; one gone by the end is lost, as its parent
- * has not reaped it into its own counts yet.
+ * µs of CPU each component used between two samples. A process or thread seen in both counts its
+ * difference; one born in between (a restarted worker, a new connection) counts whole; one gone by the end is lost.
  */
 export function cpuBetween(before: CpuSample, after: CpuSample): CpuUs {
   const usPerTick = 1e6 / clockTicks();
@@ -96,7 +109,7 @@ export function cpuBetween(before: CpuSample, after: CpuSample): CpuUs {
     const b = after.ticks[c];
     if (a === null || b === null) return null;
     let ticks = 0;
-    for (const [pid, t] of b) ticks += t - (a.get(pid) ?? 0);
+    for (const [file, t] of b) ticks += t - (a.get(file) ?? 0);
     return ticks * usPerTick;
   };
   return Object.fromEntries(CPU_COMPONENTS.map((c) => [c, used(c)])) as CpuUs;

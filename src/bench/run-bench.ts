@@ -4,7 +4,7 @@ import { migrate } from '../adapters/mysql/migrations.js';
 import { deleteKeysWithPrefix } from '../adapters/redis/client.js';
 import { createCouponEvents, hasRoute, type ApiTarget } from '../harness/api-client.js';
 import { dropDatabase, withDatabase } from '../harness/database.js';
-import { startRedisServer } from '../harness/redis-server.js';
+import { PERSISTENCE_OFF, startRedisServer } from '../harness/redis-server.js';
 import { createLogDir, startConsumerProcess, startHttpProcess, stopAllChildren, type ServiceProcess } from '../harness/service-processes.js';
 import type { RowDataPacket } from 'mysql2/promise';
 import { openStore, readSettledOutcome, waitForDrain, type Drain, type Store } from '../harness/verify.js';
@@ -13,7 +13,9 @@ import { buildRow, rowLabel, strategyLabel, withBaselineRatios, type BenchRow } 
 import { chooseGenerator, describeChoice, runLoad, strongerChoice, type GeneratorChoice } from './load-generator.js';
 import type { GeneratorName, LoadResult } from './load-result.js';
 import { round } from './load-result.js';
-import { cpuBetween, MYSQL_PROCESS_NAMES, localPid, REDIS_PROCESS_NAMES, redisPidOf, sampleCpu, serverPid, type CpuTargets } from './process-cpu.js';
+import {
+  cpuBetween, localPid, MYSQL_PROCESS_NAMES, processTrees, REDIS_PROCESS_NAMES, redisPidOf, sampleCpu, serverPid, threadsOf, type CpuTargets,
+} from './process-cpu.js';
 import { startProgress } from './progress.js';
 import { createCounterBuffer } from './response-counters.cjs';
 import { BASELINE_PATH, planScenario, targetOf, type BenchStrategy, type ScenarioName, type ScenarioPlan } from './scenarios.js';
@@ -42,6 +44,8 @@ export interface BenchOptions {
   readonly apiWorkers: number;
   /** Consumer processes of the async path, their CPU summed. */
   readonly consumers: number;
+  /** A redis-server of the run's own (persistence off) for variants that use REDIS_URL: Redis's CPU is then the run's alone. */
+  readonly ownRedis: boolean;
   readonly warmupSec: number;
   /** A running service to target instead of starting our own. */
   readonly url: string | undefined;
@@ -134,8 +138,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
   const runId = randomBytes(4).toString('hex');
   const external = opts.url !== undefined;
-  if (external && opts.variants.some((v) => v !== 'default')) {
-    throw new Error('--variants sets up services of its own; with --url only the default variant can run');
+  if (external && (opts.ownRedis || opts.variants.some((v) => v !== 'default'))) {
+    throw new Error('--variants and --own-redis set up services of their own; with --url only the default variant on REDIS_URL can run');
   }
   // Nested under the configured prefix, so a test or a shared Redis can still find and clear it.
   const prefix = external ? opts.redisKeyPrefix : `${opts.redisKeyPrefix}bench-${runId}:`;
@@ -218,7 +222,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       strategies: opts.strategies, variants: opts.variants, scenarios: opts.scenarios, durationSec: opts.durationSec, connections: opts.connections,
       rate: opts.rate, quantity: opts.quantity, coupons: opts.coupons, users: opts.users ?? null, repeatShare: opts.repeatShare,
       generator: choice.generator, workers: choice.workers, wrkThreads: choice.wrkThreads, warmupSec: opts.warmupSec, url: opts.url ?? null,
-      apiWorkers: opts.apiWorkers, consumers: opts.consumers,
+      apiWorkers: opts.apiWorkers, consumers: opts.consumers, ownRedis: opts.ownRedis,
     },
     rows: finalRows,
     skipped,
@@ -241,11 +245,12 @@ interface RunContext {
 async function openStage(variant: BenchVariant, ctx: RunContext, teardown: Teardown): Promise<Stage> {
   const { opts } = ctx;
   let redisUrl = opts.redisUrl;
-  if (variant.redis !== undefined && variant.redis !== 'shared') {
-    const server = await startRedisServer(variant.redis.privateServerArgs);
+  const privateServerArgs = variant.redis !== undefined && variant.redis !== 'shared' ? variant.redis.privateServerArgs : opts.ownRedis ? PERSISTENCE_OFF : undefined;
+  if (privateServerArgs !== undefined) {
+    const server = await startRedisServer(privateServerArgs);
     teardown.add(() => server.stop());
     redisUrl = server.url;
-    opts.log(`variant ${variant.name}: a redis-server of its own at ${server.url} (${variant.redis.privateServerArgs.join(' ')})`);
+    opts.log(`variant ${variant.name}: a redis-server of its own at ${server.url} (${privateServerArgs.join(' ')})`);
     if (opts.keepData) opts.log(`variant ${variant.name}: --keep-data keeps MySQL only; its redis-server stops with it`);
   }
   const store = openStore(ctx.mysqlUrl, redisUrl, ctx.prefix);
@@ -325,12 +330,8 @@ async function runScenario(
   const { consumers } = running;
   const hold = consumers.length > 0 && plan.consumer === 'held';
   if (hold) for (const c of consumers) c.pause();
-  const pids = (...ids: (number | undefined)[]) => ids.filter((id): id is number => id !== undefined);
-  const cpuTargets: CpuTargets = {
-    api: pids(running.api?.child.pid), consumer: pids(...consumers.map((c) => c.child.pid)),
-    redis: pids(stage.serverPids.redis), mysql: pids(stage.serverPids.mysql),
-  };
-  const cpuBefore = sampleCpu(cpuTargets);
+  const cpuTargets = cpuTargetsOf(running, stage, ctx);
+  const cpuBefore = await sampleCpu(cpuTargets);
   const counters = createCounterBuffer();
   const progress = startProgress(rowLabel({ strategy, scenario: plan.name, variant: stage.variant.name }, ctx.variantCount), opts.durationSec, counters, opts.progress);
   let load: LoadResult;
@@ -346,13 +347,33 @@ async function runScenario(
   let drain: Drain | null = null;
   if (target.needsConsumer) drain = await waitForDrain(stage.store, couponIds, opts.drainTimeoutSec * 1000);
   // Up to the end of the drain: the consumer's work (and Redis's and MySQL's share of it) comes after the load.
-  const cpu = cpuBetween(cpuBefore, sampleCpu(cpuTargets));
+  const cpu = cpuBetween(cpuBefore, await sampleCpu(cpuTargets));
   const outcome = target.verified ? await readSettledOutcome(stage.store, couponIds) : null;
   return buildRow({
     strategy, variant: stage.variant.name, target, plan, load, outcome, drain, cpu,
     connections: opts.connections, rate: opts.rate,
     consumer: target.needsConsumer ? (consumers.length === 0 ? 'live' : plan.consumer) : null,
   });
+}
+
+/**
+ * The API child with its workers, the consumers, the whole Redis server (its CPU is the run's alone only
+ * on a server of its own: --own-redis or a variant's), and of MariaDB only the threads serving
+ * connections to the run's database (one thread per connection), so other databases' clients do not count.
+ */
+function cpuTargetsOf(running: Running, stage: Stage, ctx: RunContext): CpuTargets {
+  const pids = (...ids: (number | undefined)[]) => ids.filter((id): id is number => id !== undefined);
+  const database = decodeURIComponent(new URL(ctx.mysqlUrl).pathname.slice(1));
+  const connectionThreads = async (): Promise<number[]> => {
+    const [rows] = await stage.store.db.query<RowDataPacket[]>('SELECT TID AS tid FROM information_schema.PROCESSLIST WHERE DB = ?', [database]);
+    return rows.map((r) => Number(r['tid']));
+  };
+  return {
+    api: processTrees(pids(running.api?.child.pid)),
+    consumer: processTrees(pids(...running.consumers.map((c) => c.child.pid))),
+    redis: processTrees(pids(stage.serverPids.redis)),
+    mysql: threadsOf(stage.serverPids.mysql, connectionThreads),
+  };
 }
 
 async function checkGenerator(ours: BenchRow, url: string, tokenFile: string | undefined, ctx: RunContext): Promise<GeneratorCheck> {

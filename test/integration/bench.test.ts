@@ -182,18 +182,20 @@ describe('coupon bench on a tiny workload', () => {
     expect(await readdir(benchTmp)).toEqual([]);
   });
 
-  it('without wrk says how to install it, falls back to autocannon, checks it against one more worker, and reads each component\'s CPU', async () => {
+  it('without wrk says how to install it, falls back to autocannon, checks it against one more worker, and reads each component\'s CPU (two consumers, a Redis of its own)', async () => {
     // A PATH with getconf (the clock tick) and nothing else: no wrk, as on a fresh machine.
     const bin = join(dir, 'bin-without-wrk');
     await mkdir(bin);
     await symlink('/usr/bin/getconf', join(bin, 'getconf'));
     const noWrk = { ...env, PATH: bin };
     const json = join(dir, 'fallback.json');
-    const { code, output } = await runCli(['bench', ...small, '--strategy', 'baseline,redis-async', '--scenario', 'flood', '--workers', '1', '--consumers', '2', '--keep-logs', '--json', json], noWrk);
+    const { code, output } = await runCli(['bench', ...small, '--strategy', 'baseline,redis-async', '--scenario', 'flood', '--workers', '1', '--consumers', '2', '--own-redis', '--keep-logs', '--json', json], noWrk);
     expect(code, output).toBe(0);
     expect(output.split('\n').filter((l) => l.includes('wrk is not installed'))).toEqual([
       'wrk is not installed: using autocannon with 1 worker(s) (install wrk for the lighter generator: apt-get install -y wrk)',
     ]);
+    // Redis's CPU is the run's alone: a server of its own, not REDIS_URL's.
+    expect(output).toMatch(/variant default: a redis-server of its own at redis:\/\/127\.0\.0\.1:\d+/);
     expect(output).toMatch(/generator check: autocannon -w1 -c8 \d+ req\/s vs autocannon -w2 -c8 \d+ req\/s \(ratio [\d.]+\)/);
     const rows = JSON.parse(await readFile(json, 'utf8')) as (Row & { generator: string; cpuUsPerRequest: Record<string, number | null>; consumerCpuUsPerReservation: number | null })[];
     expect(rows.map((r) => r.generator)).toEqual(['autocannon', 'autocannon']);

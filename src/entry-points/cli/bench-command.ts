@@ -26,6 +26,7 @@ export function benchCommand(config: () => Config): Command {
     .option('--wrk-threads <n>', 'wrk threads', positiveInt, 1)
     .option('--api-workers <n>', 'API processes behind the port (API_WORKERS of the api child); their CPU is summed', positiveInt, 1)
     .option('--consumers <n>', 'consumer processes of redis-async; their CPU is summed', positiveInt, 1)
+    .option('--own-redis', 'run on a redis-server of the bench\'s own (persistence off) instead of REDIS_URL, so Redis\'s CPU per request is the run\'s alone', false)
     .option('--warmup <seconds>', 'untimed load on a coupon of its own before each strategy', nonNegativeNumber, 1)
     .option('--json <file>', 'write one JSON object per row (and the run\'s settings) to file')
     .option('--out <dir>', 'write a Markdown report and an SVG chart to dir')
