@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -183,10 +184,10 @@ describe('coupon bench on a tiny workload', () => {
   });
 
   it('without wrk says how to install it, falls back to autocannon, checks it against one more worker, and reads each component\'s CPU (two consumers, a Redis of its own)', async () => {
-    // A PATH with getconf (the clock tick) and nothing else: no wrk, as on a fresh machine.
+    // A PATH with getconf (the clock tick) and redis-server (--own-redis) and nothing else: no wrk, as on a fresh machine.
     const bin = join(dir, 'bin-without-wrk');
     await mkdir(bin);
-    await symlink('/usr/bin/getconf', join(bin, 'getconf'));
+    for (const tool of ['getconf', 'redis-server']) await symlink(execFileSync('which', [tool], { encoding: 'utf8' }).trim(), join(bin, tool));
     const noWrk = { ...env, PATH: bin };
     const json = join(dir, 'fallback.json');
     const { code, output } = await runCli(['bench', ...small, '--strategy', 'baseline,redis-async', '--scenario', 'flood', '--workers', '1', '--consumers', '2', '--own-redis', '--keep-logs', '--json', json], noWrk);
