@@ -66,6 +66,8 @@ export interface RowInput {
   readonly drain: Drain | null;
   readonly consumer: 'live' | 'held' | null;
   readonly cpu: CpuUs;
+  /** How many turns the load ran in (side by side with other variants); 1 when alone. */
+  readonly turns?: number;
 }
 
 const EXPECTED_REFUSALS = new Set(['409 INVALID_COUPON_ISSUE_QUANTITY', '409 DUPLICATED_COUPON_ISSUE']);
@@ -80,8 +82,8 @@ export function findFailures(input: RowInput): string[] {
   if (o.overIssued > 0) failures.push(`over-issued ${o.overIssued}`);
   if (o.duplicates > 0) failures.push(`${o.duplicates} duplicate rows`);
   // Requests with no counted answer may have been issued: those that failed, and in the closed
-  // model those still in flight on each connection when the generator stopped at the deadline.
-  const uncounted = load.errors + (input.rate === null ? input.connections : 0);
+  // model those still in flight on each connection when the generator stopped at the deadline (of each turn).
+  const uncounted = load.errors + (input.rate === null ? input.connections * (input.turns ?? 1) : 0);
   if (o.rows < succeeded || o.rows > succeeded + uncounted) failures.push(`${succeeded} told success but ${o.rows} rows in MySQL`);
   if (o.counterDrift !== 0) failures.push(`issued_quantity off by ${o.counterDrift}`);
   // A sold-out answer is right only for a coupon that is full: with one coupon, it must be; with many,

@@ -14,7 +14,17 @@ export type CpuComponent = (typeof CPU_COMPONENTS)[number];
  * What to read for a component at each sample: the /proc stat files of its processes or threads, found
  * anew each time (a worker restarted, a connection opened); undefined when it cannot be read here.
  */
-export type CpuTarget = () => Promise<readonly string[] | undefined>;
+export type CpuTarget = () => Promise<CpuFiles | undefined>;
+
+export interface CpuFiles {
+  /** The stat files whose CPU counts. */
+  readonly counted: readonly string[];
+  /**
+   * Read as well but not counted: a thread that becomes counted later (MariaDB hands a cached thread to a
+   * new connection) then counts from the sample before, not its whole life since the server started.
+   */
+  readonly others?: readonly string[];
+}
 export type CpuTargets = Readonly<Record<CpuComponent, CpuTarget>>;
 
 /** µs of CPU per component, null where its processes cannot be read. */
@@ -71,31 +81,47 @@ export function processTree(pid: number): number[] {
 export function processTrees(roots: readonly number[]): CpuTarget {
   return () => Promise.resolve(roots.length === 0 || !roots.every((r) => readText(`/proc/${r}/stat`) !== undefined)
     ? undefined
-    : roots.flatMap(processTree).map((pid) => `/proc/${pid}/stat`));
+    : { counted: roots.flatMap(processTree).map((pid) => `/proc/${pid}/stat`) });
 }
 
 /** Some threads of one process (a MariaDB connection's thread): each thread's own CPU. */
 export function threadsOf(pid: number | undefined, tids: () => Promise<readonly number[]>): CpuTarget {
-  return async () => (pid === undefined ? undefined : (await tids()).map((tid) => `/proc/${pid}/task/${tid}/stat`));
+  return async () => {
+    if (pid === undefined) return undefined;
+    const file = (tid: number | string) => `/proc/${pid}/task/${tid}/stat`;
+    const all = (() => {
+      try {
+        return readdirSync(`/proc/${pid}/task`);
+      } catch {
+        return [];
+      }
+    })();
+    return { counted: (await tids()).map(file), others: all.map(file) };
+  };
+}
+
+interface ComponentSample {
+  readonly ticks: Map<string, number>;
+  readonly counted: readonly string[];
 }
 
 export interface CpuSample {
-  readonly ticks: Readonly<Record<CpuComponent, Map<string, number> | null>>;
+  readonly of: Readonly<Record<CpuComponent, ComponentSample | null>>;
 }
 
 export async function sampleCpu(targets: CpuTargets): Promise<CpuSample> {
-  const read = async (c: CpuComponent): Promise<Map<string, number> | null> => {
+  const read = async (c: CpuComponent): Promise<ComponentSample | null> => {
     const files = await targets[c]();
     if (files === undefined) return null;
     const ticks = new Map<string, number>();
-    for (const file of files) {
+    for (const file of [...files.counted, ...(files.others ?? [])]) {
       const t = ticksOf(file);
       if (t !== undefined) ticks.set(file, t);
     }
-    return ticks;
+    return { ticks, counted: files.counted };
   };
-  const ticks = Object.fromEntries(await Promise.all(CPU_COMPONENTS.map(async (c) => [c, await read(c)] as const))) as CpuSample['ticks'];
-  return { ticks };
+  const of = Object.fromEntries(await Promise.all(CPU_COMPONENTS.map(async (c) => [c, await read(c)] as const))) as CpuSample['of'];
+  return { of };
 }
 
 /**
@@ -105,11 +131,14 @@ export async function sampleCpu(targets: CpuTargets): Promise<CpuSample> {
 export function cpuBetween(before: CpuSample, after: CpuSample): CpuUs {
   const usPerTick = 1e6 / clockTicks();
   const used = (c: CpuComponent): number | null => {
-    const a = before.ticks[c];
-    const b = after.ticks[c];
+    const a = before.of[c];
+    const b = after.of[c];
     if (a === null || b === null) return null;
     let ticks = 0;
-    for (const [file, t] of b) ticks += t - (a.get(file) ?? 0);
+    for (const file of b.counted) {
+      const t = b.ticks.get(file);
+      if (t !== undefined) ticks += t - (a.ticks.get(file) ?? 0);
+    }
     return ticks * usPerTick;
   };
   return Object.fromEntries(CPU_COMPONENTS.map((c) => [c, used(c)])) as CpuUs;

@@ -12,7 +12,7 @@ import { createJwtIdentity, tokenPoolSize } from './bench-tokens.js';
 import { buildRow, rowLabel, strategyLabel, withBaselineRatios, type BenchRow } from './bench-row.js';
 import { chooseGenerator, describeChoice, runLoad, strongerChoice, type GeneratorChoice } from './load-generator.js';
 import type { GeneratorName, LoadResult } from './load-result.js';
-import { round } from './load-result.js';
+import { mergeLoads, round } from './load-result.js';
 import {
   cpuBetween, localPid, MYSQL_PROCESS_NAMES, processTrees, REDIS_PROCESS_NAMES, redisPidOf, sampleCpu, serverPid, threadsOf, type CpuTargets,
 } from './process-cpu.js';
@@ -120,6 +120,8 @@ class Teardown {
 /** Where one variant's services run and how its results are read. */
 interface Stage {
   readonly variant: BenchVariant;
+  /** The variant's own database (one per variant when several run). */
+  readonly mysqlUrl: string;
   /** Reads the outcome from the variant's Redis: REDIS_URL, or its private redis-server. */
   readonly store: Store;
   /** Environment every service child of the variant gets. */
@@ -144,10 +146,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   // Nested under the configured prefix, so a test or a shared Redis can still find and clear it.
   const prefix = external ? opts.redisKeyPrefix : `${opts.redisKeyPrefix}bench-${runId}:`;
   const database = opts.database ?? `fcfs_bench_${runId}`;
-  const mysqlUrl = external ? opts.mysqlUrl : withDatabase(opts.mysqlUrl, database);
+  // Several variants run side by side, each on a database of its own: MariaDB's CPU is then read per variant.
+  const databases = opts.variants.map((_, i) => (opts.variants.length > 1 ? `${database}_${i + 1}` : database));
   const choice = chooseGenerator(opts.generator, opts.workers, opts.wrkThreads, opts.log);
   const logs = createLogDir('coupon-bench-', runId);
-  const ctx: RunContext = { opts, choice, prefix, mysqlUrl, logDir: logs.path, variantCount: opts.variants.length };
+  const ctx: RunContext = { opts, choice, prefix, logDir: logs.path, variantCount: opts.variants.length };
   const teardown = new Teardown();
   const rows: BenchRow[] = [];
   const skipped: { strategy: string; reason: string }[] = [];
@@ -164,41 +167,48 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   process.once('SIGTERM', onSignal);
   let failed = true;
   try {
-    if (!external) {
-      await dropDatabase(opts.mysqlUrl, database);
-      if (!opts.keepData) teardown.add(() => dropDatabase(opts.mysqlUrl, database));
-      await migrate(mysqlUrl);
+    const stages: Stage[] = [];
+    for (const [i, name] of opts.variants.entries()) {
+      const mysqlUrl = external ? opts.mysqlUrl : withDatabase(opts.mysqlUrl, databases[i]!);
+      if (!external) {
+        const db = databases[i]!;
+        await dropDatabase(opts.mysqlUrl, db);
+        if (!opts.keepData) teardown.add(() => dropDatabase(opts.mysqlUrl, db));
+        await migrate(mysqlUrl);
+      }
+      stages.push(await openStage(variantOf(name), mysqlUrl, ctx, teardown));
     }
-    for (const name of opts.variants) {
-      const variantDepth = teardown.depth;
-      const stage = await openStage(variantOf(name), ctx, teardown);
-      for (const strategy of opts.strategies) {
-        const target = targetOf(strategy, opts.apiWorkers);
-        const strategyDepth = teardown.depth;
+    for (const strategy of opts.strategies) {
+      const target = targetOf(strategy, opts.apiWorkers);
+      const strategyDepth = teardown.depth;
+      // Every variant's services at once, the same age, so they take turns on the same machine (runScenario).
+      const group: Side[] = [];
+      for (const stage of stages) {
         const running = await startServices(strategy, stage, ctx);
         teardown.add(() => running.stop());
-        const label = strategyLabel(strategy, name, ctx.variantCount);
-        if (!(await hasRoute(running.url, target.path))) {
+        const label = strategyLabel(strategy, stage.variant.name, ctx.variantCount);
+        if (await hasRoute(running.url, target.path)) group.push({ stage, running, api: { url: running.url, adminToken: stage.adminToken } });
+        else {
           skipped.push({ strategy: label, reason: `the server has no route ${target.path}` });
           opts.log(`skipped ${label}: the server has no route ${target.path}`);
-          await teardown.unwind(strategyDepth);
-          continue;
         }
-        const api: ApiTarget = { url: running.url, adminToken: stage.adminToken };
-        if (opts.warmupSec > 0) await warmUp(strategy, api, stage, ctx);
-        for (const scenario of opts.scenarios) {
-          const row = await runScenario(strategy, planScenario(scenario, opts), api, running, stage, ctx);
-          rows.push(row);
-          opts.log(summaryLine(row, ctx.variantCount));
-          if (strategy === 'baseline' && generatorCheck === null && opts.generatorCheck && opts.rate === null) {
-            generatorCheck = await checkGenerator(row, running.url, stage.tokenFile, ctx);
-            opts.log(`generator check: ${generatorCheck.generator} ${generatorCheck.generatorRequestsPerSec} req/s vs ${generatorCheck.stronger} ${generatorCheck.strongerRequestsPerSec} req/s (ratio ${generatorCheck.ratio})`);
-          }
-        }
-        await teardown.unwind(strategyDepth);
       }
-      await teardown.unwind(variantDepth);
+      if (opts.warmupSec > 0) for (const side of group) await warmUp(strategy, side.api, side.stage, ctx);
+      for (const scenario of opts.scenarios) {
+        if (group.length === 0) break;
+        const scenarioRows = await runScenario(strategy, planScenario(scenario, opts), group, ctx);
+        for (const row of scenarioRows) opts.log(summaryLine(row, ctx.variantCount));
+        rows.push(...scenarioRows);
+        const first = group[0]!;
+        if (strategy === 'baseline' && generatorCheck === null && opts.generatorCheck && opts.rate === null) {
+          generatorCheck = await checkGenerator(scenarioRows[0]!, first.running.url, first.stage.tokenFile, ctx);
+          opts.log(`generator check: ${generatorCheck.generator} ${generatorCheck.generatorRequestsPerSec} req/s vs ${generatorCheck.stronger} ${generatorCheck.strongerRequestsPerSec} req/s (ratio ${generatorCheck.ratio})`);
+        }
+      }
+      await teardown.unwind(strategyDepth);
     }
+    // Grouped by variant, as the variants are listed.
+    rows.sort((a, b) => opts.variants.indexOf(a.variant as VariantName) - opts.variants.indexOf(b.variant as VariantName));
     failed = false;
   } finally {
     process.off('SIGINT', onSignal);
@@ -236,13 +246,12 @@ interface RunContext {
   readonly opts: BenchOptions;
   readonly choice: GeneratorChoice;
   readonly prefix: string;
-  readonly mysqlUrl: string;
   readonly logDir: string;
   readonly variantCount: number;
 }
 
 /** Brings up a variant's Redis (a private server when it asks for one) and the store that verifies against it. */
-async function openStage(variant: BenchVariant, ctx: RunContext, teardown: Teardown): Promise<Stage> {
+async function openStage(variant: BenchVariant, mysqlUrl: string, ctx: RunContext, teardown: Teardown): Promise<Stage> {
   const { opts } = ctx;
   let redisUrl = opts.redisUrl;
   const privateServerArgs = variant.redis !== undefined && variant.redis !== 'shared' ? variant.redis.privateServerArgs : opts.ownRedis ? PERSISTENCE_OFF : undefined;
@@ -253,14 +262,14 @@ async function openStage(variant: BenchVariant, ctx: RunContext, teardown: Teard
     opts.log(`variant ${variant.name}: a redis-server of its own at ${server.url} (${privateServerArgs.join(' ')})`);
     if (opts.keepData) opts.log(`variant ${variant.name}: --keep-data keeps MySQL only; its redis-server stops with it`);
   }
-  const store = openStore(ctx.mysqlUrl, redisUrl, ctx.prefix);
+  const store = openStore(mysqlUrl, redisUrl, ctx.prefix);
   teardown.add(async () => {
     if (opts.url === undefined && !opts.keepData) await deleteKeysWithPrefix(store.redis, ctx.prefix).catch(() => {});
     await store.close();
   });
   const serverPids = await serverPidsOf(store);
-  const env = { MYSQL_URL: ctx.mysqlUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: ctx.prefix, LOG_LEVEL: 'warn' };
-  if (variant.identity !== 'jwt') return { variant, store, env, apiEnv: variant.apiEnv, adminToken: opts.adminToken, tokenFile: undefined, serverPids };
+  const env = { MYSQL_URL: mysqlUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: ctx.prefix, LOG_LEVEL: 'warn' };
+  if (variant.identity !== 'jwt') return { variant, mysqlUrl, store, env, apiEnv: variant.apiEnv, adminToken: opts.adminToken, tokenFile: undefined, serverPids };
   // Signed here, before any load of the variant starts, so the clock never runs on signing.
   const pooled = Math.max(0, ...opts.scenarios.map((s) => planScenario(s, opts).users));
   const users = tokenPoolSize(Math.max(opts.durationSec, opts.warmupSec), opts.rate, pooled);
@@ -268,7 +277,9 @@ async function openStage(variant: BenchVariant, ctx: RunContext, teardown: Teard
   const identity = await createJwtIdentity(users);
   teardown.add(() => identity.remove());
   opts.log(`variant ${variant.name}: ${users} user tokens signed in ${Date.now() - started} ms`);
-  return { variant, store, env, apiEnv: { ...variant.apiEnv, ...identity.apiEnv }, adminToken: identity.adminToken, tokenFile: identity.tokenFile, serverPids };
+  return {
+    variant, mysqlUrl, store, env, apiEnv: { ...variant.apiEnv, ...identity.apiEnv }, adminToken: identity.adminToken, tokenFile: identity.tokenFile, serverPids,
+  };
 }
 
 /** Redis's pid from INFO, MariaDB's from its pid file: counted only when they run on this machine. */
@@ -319,41 +330,75 @@ async function warmUp(strategy: BenchStrategy, api: ApiTarget, stage: Stage, ctx
   }, ctx.choice);
 }
 
-async function runScenario(
-  strategy: BenchStrategy, plan: ScenarioPlan, api: ApiTarget, running: Running, stage: Stage, ctx: RunContext,
-): Promise<BenchRow> {
+/** Far more requests than one stream sends in a turn of a second: each turn's fresh users are new. */
+const FRESH_USERS_PER_TURN = 10_000_000;
+
+/** One variant's services for a strategy, taking turns with the others'. */
+interface Side {
+  readonly stage: Stage;
+  readonly running: Running;
+  readonly api: ApiTarget;
+}
+
+/**
+ * One scenario on every variant of the group. Alone, a variant gets the whole duration in one go. Side
+ * by side, they take turns second by second, in A B B A order, so a machine whose load drifts, or a
+ * neighbour's burst, weighs on each alike; each row sums its variant's seconds. CPU is read per
+ * variant from before the first turn to the end of its drain, so each also pays its idle time (timers,
+ * polling) while the others run.
+ */
+async function runScenario(strategy: BenchStrategy, plan: ScenarioPlan, group: readonly Side[], ctx: RunContext): Promise<BenchRow[]> {
   const { opts } = ctx;
   const target = targetOf(strategy, opts.apiWorkers);
-  const couponIds = target.verified
-    ? await createCouponEvents(api, `bench ${strategy} ${plan.name}`, plan.couponCount, plan.quantityPerCoupon)
-    : Array.from({ length: plan.couponCount }, (_, i) => i + 1);
-  const { consumers } = running;
-  const hold = consumers.length > 0 && plan.consumer === 'held';
-  if (hold) for (const c of consumers) c.pause();
-  const cpuTargets = cpuTargetsOf(running, stage, ctx);
-  const cpuBefore = await sampleCpu(cpuTargets);
-  const counters = createCounterBuffer();
-  const progress = startProgress(rowLabel({ strategy, scenario: plan.name, variant: stage.variant.name }, ctx.variantCount), opts.durationSec, counters, opts.progress);
-  let load: LoadResult;
-  try {
-    load = await runLoad({
-      url: api.url, durationSec: opts.durationSec, connections: opts.connections, rate: opts.rate,
-      spec: { path: target.path, couponIds, users: plan.users, repeatShare: plan.repeatShare, tokenFile: stage.tokenFile }, counters,
-    }, ctx.choice);
-  } finally {
-    progress.stop();
-    if (hold) for (const c of consumers) c.resume();
+  const turns = group.length > 1 ? opts.durationSec : 1;
+  const turnSec = opts.durationSec / turns;
+  const sides = await Promise.all(group.map(async (side) => ({
+    ...side,
+    couponIds: target.verified
+      ? await createCouponEvents(side.api, `bench ${strategy} ${plan.name}`, plan.couponCount, plan.quantityPerCoupon)
+      : Array.from({ length: plan.couponCount }, (_, i) => i + 1),
+    cpuTargets: cpuTargetsOf(side),
+    counters: createCounterBuffer(),
+    loads: [] as LoadResult[],
+  })));
+  const hold = plan.consumer === 'held';
+  if (hold) for (const side of sides) for (const c of side.running.consumers) c.pause();
+  const cpuBefore = await Promise.all(sides.map((side) => sampleCpu(side.cpuTargets)));
+  const rows: BenchRow[] = [];
+  // A held consumer is resumed just before its own drain, so each variant's drain runs alone (a failure's teardown sends SIGCONT).
+  for (let turn = 0; turn < turns; turn++) {
+    for (const side of turn % 2 === 0 ? sides : [...sides].reverse()) {
+      const label = rowLabel({ strategy, scenario: plan.name, variant: side.stage.variant.name }, ctx.variantCount);
+      const progress = startProgress(label, turnSec, side.counters, opts.progress);
+      try {
+        side.loads.push(await runLoad({
+          url: side.api.url, durationSec: turnSec, connections: opts.connections, rate: opts.rate,
+          spec: {
+            path: target.path, couponIds: side.couponIds, users: plan.users, repeatShare: plan.repeatShare, tokenFile: side.stage.tokenFile,
+            freshFrom: turn * FRESH_USERS_PER_TURN,
+          },
+          counters: side.counters,
+        }, ctx.choice));
+      } finally {
+        progress.stop();
+      }
+    }
   }
-  let drain: Drain | null = null;
-  if (target.needsConsumer) drain = await waitForDrain(stage.store, couponIds, opts.drainTimeoutSec * 1000);
-  // Up to the end of the drain: the consumer's work (and Redis's and MySQL's share of it) comes after the load.
-  const cpu = cpuBetween(cpuBefore, await sampleCpu(cpuTargets));
-  const outcome = target.verified ? await readSettledOutcome(stage.store, couponIds) : null;
-  return buildRow({
-    strategy, variant: stage.variant.name, target, plan, load, outcome, drain, cpu,
-    connections: opts.connections, rate: opts.rate,
-    consumer: target.needsConsumer ? (consumers.length === 0 ? 'live' : plan.consumer) : null,
-  });
+  for (const [i, side] of sides.entries()) {
+    const { stage, running, couponIds } = side;
+    if (hold) for (const c of running.consumers) c.resume();
+    let drain: Drain | null = null;
+    if (target.needsConsumer) drain = await waitForDrain(stage.store, couponIds, opts.drainTimeoutSec * 1000);
+    // Up to the end of the drain: the consumer's work (and Redis's and MySQL's share of it) comes after the load.
+    const cpu = cpuBetween(cpuBefore[i]!, await sampleCpu(side.cpuTargets));
+    const outcome = target.verified ? await readSettledOutcome(stage.store, couponIds) : null;
+    rows.push(buildRow({
+      strategy, variant: stage.variant.name, target, plan, load: mergeLoads(side.loads), outcome, drain, cpu, turns,
+      connections: opts.connections, rate: opts.rate,
+      consumer: target.needsConsumer ? (running.consumers.length === 0 ? 'live' : plan.consumer) : null,
+    }));
+  }
+  return rows;
 }
 
 /**
@@ -361,9 +406,9 @@ async function runScenario(
  * on a server of its own: --own-redis or a variant's), and of MariaDB only the threads serving
  * connections to the run's database (one thread per connection), so other databases' clients do not count.
  */
-function cpuTargetsOf(running: Running, stage: Stage, ctx: RunContext): CpuTargets {
+function cpuTargetsOf({ running, stage }: Side): CpuTargets {
   const pids = (...ids: (number | undefined)[]) => ids.filter((id): id is number => id !== undefined);
-  const database = decodeURIComponent(new URL(ctx.mysqlUrl).pathname.slice(1));
+  const database = decodeURIComponent(new URL(stage.mysqlUrl).pathname.slice(1));
   const connectionThreads = async (): Promise<number[]> => {
     const [rows] = await stage.store.db.query<RowDataPacket[]>('SELECT TID AS tid FROM information_schema.PROCESSLIST WHERE DB = ?', [database]);
     return rows.map((r) => Number(r['tid']));
