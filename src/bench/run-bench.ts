@@ -176,7 +176,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         if (!opts.keepData) teardown.add(() => dropDatabase(opts.mysqlUrl, db));
         await migrate(mysqlUrl);
       }
-      stages.push(await openStage(variantOf(name), mysqlUrl, ctx, teardown));
+      // Coupon ids repeat across the variants' databases: their Redis keys get a prefix each.
+      const prefix = opts.variants.length > 1 ? `${ctx.prefix}v${i + 1}:` : ctx.prefix;
+      stages.push(await openStage(variantOf(name), { mysqlUrl, prefix }, ctx, teardown));
     }
     for (const strategy of opts.strategies) {
       const target = targetOf(strategy, opts.apiWorkers);
@@ -251,7 +253,8 @@ interface RunContext {
 }
 
 /** Brings up a variant's Redis (a private server when it asks for one) and the store that verifies against it. */
-async function openStage(variant: BenchVariant, mysqlUrl: string, ctx: RunContext, teardown: Teardown): Promise<Stage> {
+async function openStage(variant: BenchVariant, own: { mysqlUrl: string; prefix: string }, ctx: RunContext, teardown: Teardown): Promise<Stage> {
+  const { mysqlUrl, prefix } = own;
   const { opts } = ctx;
   let redisUrl = opts.redisUrl;
   const privateServerArgs = variant.redis !== undefined && variant.redis !== 'shared' ? variant.redis.privateServerArgs : opts.ownRedis ? PERSISTENCE_OFF : undefined;
@@ -262,13 +265,13 @@ async function openStage(variant: BenchVariant, mysqlUrl: string, ctx: RunContex
     opts.log(`variant ${variant.name}: a redis-server of its own at ${server.url} (${privateServerArgs.join(' ')})`);
     if (opts.keepData) opts.log(`variant ${variant.name}: --keep-data keeps MySQL only; its redis-server stops with it`);
   }
-  const store = openStore(mysqlUrl, redisUrl, ctx.prefix);
+  const store = openStore(mysqlUrl, redisUrl, prefix);
   teardown.add(async () => {
-    if (opts.url === undefined && !opts.keepData) await deleteKeysWithPrefix(store.redis, ctx.prefix).catch(() => {});
+    if (opts.url === undefined && !opts.keepData) await deleteKeysWithPrefix(store.redis, prefix).catch(() => {});
     await store.close();
   });
   const serverPids = await serverPidsOf(store);
-  const env = { MYSQL_URL: mysqlUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: ctx.prefix, LOG_LEVEL: 'warn' };
+  const env = { MYSQL_URL: mysqlUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
   if (variant.identity !== 'jwt') return { variant, mysqlUrl, store, env, apiEnv: variant.apiEnv, adminToken: opts.adminToken, tokenFile: undefined, serverPids };
   // Signed here, before any load of the variant starts, so the clock never runs on signing.
   const pooled = Math.max(0, ...opts.scenarios.map((s) => planScenario(s, opts).users));

@@ -132,11 +132,13 @@ describe('coupon bench on a tiny workload', () => {
   it('runs each variant on its own services (a private redis-server where it asks for one) and labels the rows', async () => {
     const json = join(dir, 'variants.json');
     // --keep-data leaves the shared Redis keys in place, to see which variant wrote there.
-    const { code, output } = await runCli(['bench', ...small, '--strategy', 'redis-async', '--scenario', 'flood', '--variants', 'default,redis-aof-always', '--keep-data', '--json', json], env);
+    // Two seconds: the variants take two turns each, and the second turn's users are new ones.
+    const { code, output } = await runCli(['bench', ...small, '--duration', '2', '--strategy', 'redis-async', '--scenario', 'flood', '--variants', 'default,redis-aof-always', '--keep-data', '--json', json], env);
     expect(code, output).toBe(0);
-    const rows = JSON.parse(await readFile(json, 'utf8')) as (Row & { variant: string })[];
+    const rows = JSON.parse(await readFile(json, 'utf8')) as (Row & { variant: string; responses: Record<string, number> })[];
     expect(rows.map((r) => [r.strategy, r.variant])).toEqual([['redis-async', 'default'], ['redis-async', 'redis-aof-always']]);
     for (const r of rows) {
+      expect(Object.keys(r.responses).sort(), r.variant).toEqual(['202', '409 INVALID_COUPON_ISSUE_QUANTITY']);
       expect(r.exact, r.variant).toBe(true);
       expect(r.issuedInMysql, r.variant).toBe(QUANTITY);
       // Read from the variant's own Redis: API, consumer and the bench's check used the same one.

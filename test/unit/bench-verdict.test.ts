@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildRow } from '../../src/bench/bench-row.js';
-import type { LoadResult } from '../../src/bench/load-result.js';
+import { mergeLoads, type LoadResult } from '../../src/bench/load-result.js';
 import { planScenario, targetOf } from '../../src/bench/scenarios.js';
 import type { Outcome } from '../../src/harness/verify.js';
 
@@ -54,5 +54,13 @@ describe('the bench verdict', () => {
     expect(targetOf('process-lock', 1).mustBeExact).toBe(true);
     expect(targetOf('process-lock', 2).mustBeExact).toBe(false);
     expect(targetOf('mysql-lock', 2).mustBeExact).toBe(true);
+  });
+
+  it('merges the turns of one load: counts and time summed, percentiles weighted by answers, the largest maximum', () => {
+    const turn = (answers: number, p: number, max: number): LoadResult => ({
+      generator: 'wrk', durationSec: 1, responses: { '200': answers }, requestsPerSec: answers, latencyMs: { p50: p, p90: p, p99: p, max }, errors: 1,
+    });
+    const merged = mergeLoads([turn(300, 1, 5), turn(100, 5, 9)]);
+    expect(merged).toMatchObject({ durationSec: 2, responses: { '200': 400 }, requestsPerSec: 200, errors: 2, latencyMs: { p50: 2, p99: 2, max: 9 } });
   });
 });
