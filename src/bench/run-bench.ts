@@ -367,8 +367,6 @@ async function runScenario(strategy: BenchStrategy, plan: ScenarioPlan, group: r
   const hold = plan.consumer === 'held';
   if (hold) for (const side of sides) for (const c of side.running.consumers) c.pause();
   const cpuBefore = await Promise.all(sides.map((side) => sampleCpu(side.cpuTargets)));
-  const rows: BenchRow[] = [];
-  // A held consumer is resumed just before its own drain, so each variant's drain runs alone (a failure's teardown sends SIGCONT).
   for (let turn = 0; turn < turns; turn++) {
     for (const side of turn % 2 === 0 ? sides : [...sides].reverse()) {
       const label = rowLabel({ strategy, scenario: plan.name, variant: side.stage.variant.name }, ctx.variantCount);
@@ -387,21 +385,22 @@ async function runScenario(strategy: BenchStrategy, plan: ScenarioPlan, group: r
       }
     }
   }
-  for (const [i, side] of sides.entries()) {
+  // Held consumers all resume at once: side by side, the variants drain together, so neither drains first
+  // (one after the other, the first was the slower in three runs of four). A failure's teardown sends SIGCONT.
+  if (hold) for (const side of sides) for (const c of side.running.consumers) c.resume();
+  return Promise.all(sides.map(async (side, i) => {
     const { stage, running, couponIds } = side;
-    if (hold) for (const c of running.consumers) c.resume();
     let drain: Drain | null = null;
     if (target.needsConsumer) drain = await waitForDrain(stage.store, couponIds, opts.drainTimeoutSec * 1000);
     // Up to the end of the drain: the consumer's work (and Redis's and MySQL's share of it) comes after the load.
     const cpu = cpuBetween(cpuBefore[i]!, await sampleCpu(side.cpuTargets));
     const outcome = target.verified ? await readSettledOutcome(stage.store, couponIds) : null;
-    rows.push(buildRow({
+    return buildRow({
       strategy, variant: stage.variant.name, target, plan, load: mergeLoads(side.loads), outcome, drain, cpu, turns,
       connections: opts.connections, rate: opts.rate,
       consumer: target.needsConsumer ? (running.consumers.length === 0 ? 'live' : plan.consumer) : null,
-    }));
-  }
-  return rows;
+    });
+  }));
 }
 
 /**
