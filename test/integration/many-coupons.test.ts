@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSUMER_GROUP } from '../../src/adapters/redis/keys.js';
+import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
+import { publishCouponRules } from '../../src/async-issue/coupon-mirror.js';
+import { createReserver } from '../../src/async-issue/reserver.js';
+import { IssueMode } from '../../src/domain/coupon.js';
+import { countIssues } from '../../src/domain/coupon.repository.js';
+import { waitForDrain } from '../helpers/drain.js';
+import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
+
+let t: TestEnv;
+beforeAll(async () => { t = await createTestEnv(); });
+afterAll(async () => { await t?.destroy(); });
+
+const consumerOpts = { batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 };
+
+async function expectAllPersisted(couponId: number, users: number): Promise<void> {
+  expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: users, distinctUsers: users, issuedQuantity: users, totalQuantity: users });
+  expect(await t.deps.redis.hlen(t.deps.keys.users(couponId))).toBe(users);
+  expect(await t.deps.redis.xlen(t.deps.keys.stream(couponId))).toBe(0);
+  const pending = (await t.deps.redis.xpending(t.deps.keys.stream(couponId), CONSUMER_GROUP)) as [number, ...unknown[]];
+  expect(Number(pending[0])).toBe(0);
+}
+
+describe('a consumer with many coupons listed', () => {
+  it('drains coupons created after it started, beside 1,000 idle ones, exactly', async () => {
+    // 1,000 async coupons with empty streams (Redis only: nothing of theirs reaches MySQL).
+    const idle = Array.from({ length: 1000 }, (_, i) => 900_000_000 + i);
+    for (let i = 0; i < idle.length; i += 100) {
+      await Promise.all(idle.slice(i, i + 100).map((id) => publishCouponRules(t.deps, {
+        id, issueMode: IssueMode.ASYNC, totalQuantity: 10, dateIssueStart: new Date(0), dateIssueEnd: new Date(Date.now() + 3_600_000),
+      })));
+    }
+    const reserver = createReserver(t.deps);
+    const consumer = new PersistConsumer(t.deps, { ...consumerOpts, name: 'many' });
+    const running = consumer.run();
+    await new Promise((r) => setTimeout(r, 1500)); // the consumer is waiting on the idle streams by now
+    // Created after the consumer started: listed when the first reservation binds them to the async path.
+    const fresh = [await insertTestCoupon(t.deps, { total: 301 }), await insertTestCoupon(t.deps, { total: 300 })];
+    try {
+      for (const couponId of fresh) {
+        await Promise.all(Array.from({ length: 300 }, (_, i) => reserver.reserve(couponId, i + 1)));
+      }
+      for (const couponId of fresh) await waitForDrain(t.deps, couponId);
+      // One entry after a quiet while: the wait on all 1,002 listed streams wakes for it.
+      await new Promise((r) => setTimeout(r, 1200));
+      await reserver.reserve(fresh[0]!, 301);
+      await waitForDrain(t.deps, fresh[0]!);
+    } finally {
+      consumer.stop();
+      await running;
+      await reserver.close();
+    }
+    await expectAllPersisted(fresh[0]!, 301);
+    await expectAllPersisted(fresh[1]!, 300);
+    expect(consumer.stats).toMatchObject({ persisted: 601, duplicatesSkipped: 0, deadLettered: 0 });
+  });
+});
+
