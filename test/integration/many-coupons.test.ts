@@ -5,6 +5,7 @@ import { publishCouponRules } from '../../src/async-issue/coupon-mirror.js';
 import { createReserver } from '../../src/async-issue/reserver.js';
 import { IssueMode } from '../../src/domain/coupon.js';
 import { countIssues } from '../../src/domain/coupon.repository.js';
+import { ErrorCode } from '../../src/errors.js';
 import { waitForDrain } from '../helpers/drain.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
@@ -57,3 +58,36 @@ describe('a consumer with many coupons listed', () => {
   });
 });
 
+describe('the sold-out winners cache, bounded over all coupons', () => {
+  it('holds at most the budget\'s winners and answers every coupon exactly, cached or not', async () => {
+    // Five coupons of 40 sold out, with room for the winners of two: the others are evicted in turn.
+    const reserver = createReserver(t.deps, { soldOutWinners: 100 });
+    const coupons: number[] = [];
+    for (let c = 0; c < 5; c++) {
+      const couponId = await insertTestCoupon(t.deps, { total: 40 });
+      await Promise.all(Array.from({ length: 40 }, (_, i) => reserver.reserve(couponId, c * 1000 + i + 1)));
+      coupons.push(couponId);
+    }
+    const codeOf = async (couponId: number, userId: number) => (await reserver.decide(couponId, userId))?.code;
+    for (let round = 0; round < 4; round++) {
+      for (const [c, couponId] of coupons.entries()) {
+        const winners = await Promise.all(Array.from({ length: 40 }, (_, i) => codeOf(couponId, c * 1000 + i + 1)));
+        const others = await Promise.all(Array.from({ length: 40 }, (_, i) => codeOf(couponId, c * 1000 + 500 + i)));
+        expect(winners.filter((code) => code === ErrorCode.DUPLICATED_COUPON_ISSUE)).toHaveLength(40);
+        expect(others.filter((code) => code === ErrorCode.INVALID_COUPON_ISSUE_QUANTITY)).toHaveLength(40);
+        // Another coupon's winner is only refused as sold out here.
+        expect(await codeOf(couponId, ((c + 1) % 5) * 1000 + 1)).toBe(ErrorCode.INVALID_COUPON_ISSUE_QUANTITY);
+      }
+      await new Promise((r) => setTimeout(r, 50)); // let the snapshots land
+    }
+    // Answered from memory: two refusals are one shared object (the script's answers are new each time).
+    const cached = [];
+    for (const couponId of coupons) {
+      if ((await reserver.decide(couponId, 999_999)) === (await reserver.decide(couponId, 999_998))) cached.push(couponId);
+    }
+    expect(cached.length).toBeGreaterThan(0);
+    expect(cached.length).toBeLessThanOrEqual(2);
+    for (const couponId of coupons) expect(await t.deps.redis.hlen(t.deps.keys.users(couponId))).toBe(40);
+    await reserver.close();
+  });
+});
