@@ -64,16 +64,17 @@ class BlockingNewEntries implements NewEntries {
 
   async read(couponIds: readonly number[]): Promise<StreamEntry[]> {
     if (this.closing) return [];
-    if (couponIds.length === 0) {
-      await sleep(this.blockMs, undefined, { signal: this.idle.signal }).catch(() => undefined);
-      return [];
-    }
-    const conn = this.connection();
-    this.connId ??= Number(await conn.client('ID'));
     const byKey = new Map(couponIds.map((id) => [this.keys.stream(id), id]));
     for (;;) {
       const keys = [...byKey.keys()];
-      if (keys.length === 0 || this.closing) return [];
+      if (this.closing) return [];
+      if (keys.length === 0) {
+        // Nothing to block on: wait as long as a blocking read would (stop() ends it).
+        await sleep(this.blockMs, undefined, { signal: this.idle.signal }).catch(() => undefined);
+        return [];
+      }
+      const conn = this.connection();
+      this.connId ??= Number(await conn.client('ID'));
       try {
         const reply = (await conn.xreadgroup(
           'GROUP', CONSUMER_GROUP, this.consumer, 'COUNT', this.count, 'BLOCK', this.blockMs,
