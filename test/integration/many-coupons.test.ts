@@ -58,6 +58,26 @@ describe('a consumer with many coupons listed', () => {
     await expectAllPersisted(fresh[1]!, 300);
     expect(consumer.stats).toMatchObject({ persisted: 601, duplicatesSkipped: 0, deadLettered: 0 });
   });
+
+  it('drains exactly through the per-stream reads it uses on Redis Cluster (here forced on one node)', async () => {
+    const redis = t.deps.redis.duplicate();
+    Object.defineProperty(redis, 'isCluster', { value: true });
+    const reserver = createReserver(t.deps);
+    const consumer = new PersistConsumer({ ...t.deps, redis }, { ...consumerOpts, name: 'per-stream' });
+    const running = consumer.run();
+    const coupons = [await insertTestCoupon(t.deps, { total: 200 }), await insertTestCoupon(t.deps, { total: 200 })];
+    try {
+      for (const couponId of coupons) await Promise.all(Array.from({ length: 200 }, (_, i) => reserver.reserve(couponId, i + 1)));
+      for (const couponId of coupons) await waitForDrain(t.deps, couponId);
+    } finally {
+      consumer.stop();
+      await running;
+      await reserver.close();
+      await redis.quit();
+    }
+    for (const couponId of coupons) await expectAllPersisted(couponId, 200);
+    expect(consumer.stats).toMatchObject({ persisted: 400, duplicatesSkipped: 0, deadLettered: 0 });
+  });
 });
 
 describe('the sold-out winners cache, bounded over all coupons', () => {
