@@ -134,7 +134,7 @@ class PollingNewEntries implements NewEntries {
     const now = Date.now();
     const due = couponIds.filter((id) => (this.next.get(id)?.at ?? 0) <= now);
     if (due.length === 0) {
-      const soonest = Math.min(now + this.blockMs, ...couponIds.map((id) => this.next.get(id)!.at));
+      const soonest = couponIds.reduce((at, id) => Math.min(at, this.next.get(id)!.at), now + this.blockMs);
       await sleep(soonest - now, undefined, { signal: this.idle.signal }).catch(() => undefined);
       return [];
     }
