@@ -36,6 +36,8 @@ const EnvSchema = z.object({
   /** A stable name lets a restarted consumer take back its own unacknowledged entries at once. */
   CONSUMER_NAME: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
   CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  /** API: sold-out coupons' winners held in memory over all coupons (least recently used go first); 0 = none. */
+  SOLD_OUT_CACHE_WINNERS: z.coerce.number().int().min(0).default(2_000_000),
   /** `0` turns request recording, /metrics and the consistency watch off (the bench's metrics-off measure). */
   METRICS_ENABLED: z.enum(['0', '1', 'true', 'false']).default('1'),
   /** Where `coupon consumer` serves its /metrics (`coupon start` serves them on the API's port). */
@@ -69,6 +71,7 @@ export type Config = Readonly<{
   consumerClaimIdleMs: number;
   consumerBatchSize: number;
   consumerName: string | undefined;
+  soldOutCacheWinners: number;
   metricsEnabled: boolean;
   metricsPort: number;
   consistencyCheckIntervalMs: number;
@@ -111,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     consumerClaimIdleMs: e.CONSUMER_CLAIM_IDLE_MS,
     consumerBatchSize: e.CONSUMER_BATCH_SIZE,
     consumerName: e.CONSUMER_NAME,
+    soldOutCacheWinners: e.SOLD_OUT_CACHE_WINNERS,
     metricsEnabled: isOn(e.METRICS_ENABLED),
     metricsPort: e.METRICS_PORT,
     consistencyCheckIntervalMs: e.CONSISTENCY_CHECK_INTERVAL_MS,

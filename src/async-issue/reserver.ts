@@ -35,6 +35,8 @@ export interface Reserver {
 export interface ReserverOptions {
   /** Counted inside the reserve script, so the limits cost no extra round trip. */
   readonly limiter?: RateLimiter;
+  /** Sold-out coupons' winners held in memory over all coupons (least recently used go first); 0: none. Default: SOLD_OUT_CACHE_WINNERS. */
+  readonly soldOutWinners?: number;
 }
 
 /** Runs fn once per key at a time; concurrent callers share its promise. */
@@ -56,7 +58,7 @@ function singleFlight<K, T>(): (key: K, fn: () => Promise<T>) => Promise<T> {
  */
 export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver {
   const limiter = opts.limiter?.enabled ? opts.limiter : undefined;
-  const cache = new RulesCache(CACHE_TTL_MS, MAX_CACHED_COUPONS);
+  const cache = new RulesCache(CACHE_TTL_MS, MAX_CACHED_COUPONS, opts.soldOutWinners ?? deps.config.soldOutCacheWinners);
   const once = singleFlight<string, unknown>();
   const marks = new ReservationMarks(deps);
   // A restarted Redis may have lost reservations without losing the coupon (no rebuild then): check at once.
@@ -112,7 +114,7 @@ export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver
    * the HLEN check on reload notices), so they answer both "duplicated" and "sold out" locally.
    */
   const snapshotWinners = (rules: IssueRules): void => {
-    if (rules.totalQuantity === null || rules.totalQuantity > MAX_CACHED_WINNERS) return;
+    if (rules.totalQuantity === null || rules.totalQuantity > MAX_CACHED_WINNERS || !cache.mayHoldWinners(rules.id)) return;
     once(`winners:${rules.id}`, async () => {
       // One transaction (same hash slot), so the epoch is the one these winners belong to.
       const replies = await deps.redis.multi().hget(deps.keys.rules(rules.id), 'epoch').hkeys(deps.keys.users(rules.id)).exec();
