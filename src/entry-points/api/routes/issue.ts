@@ -77,8 +77,11 @@ export function registerIssueRoutes(app: FastifyInstance, d: IssueRouteDeps, onA
   });
 
   // Refusals come back as values here: throwing each of a flood's 409s halved throughput (docs/benchmarks.md).
-  const reserve = async (req: FastifyRequest<{ Body: IssueRequestOfTokenUser }>, reply: FastifyReply, userId: number) => {
-    const refusal = await claimThrough(await claimOf(req.body.couponId, userId, req.body.ticket), () => d.reserver.decide(req.body.couponId, userId, req.ip));
+  const reserve = async (req: FastifyRequest<{ Body: IssueRequestOfTokenUser }>, reply: FastifyReply, userId: number, noRoom: boolean) => {
+    const { couponId } = req.body;
+    const decide = () => d.reserver.decide(couponId, userId, req.ip);
+    // Known to have no room: no claim to begin or settle, so no promises for them either.
+    const refusal = await (noRoom ? decide() : claimThrough(await claimOf(couponId, userId, req.body.ticket), decide));
     if (refusal) return sendCouponError(reply, refusal, recordAsync);
     recordAsync?.(req, reply, 'OK');
     return reply.status(202).send(OK);
@@ -94,8 +97,9 @@ export function registerIssueRoutes(app: FastifyInstance, d: IssueRouteDeps, onA
     // A sold-out flood's answer is in this process's memory: sent at once, without a promise, unless
     // a waiting room may have to check the ticket first.
     const couponId = req.body.couponId;
-    const cached = d.room === undefined || d.room.knownWithoutRoom(couponId) ? d.reserver.cachedRefusal(couponId, userId) : undefined;
-    if (cached === undefined) return reserve(req, reply, userId);
+    const noRoom = d.room === undefined || d.room.knownWithoutRoom(couponId);
+    const cached = noRoom ? d.reserver.cachedRefusal(couponId, userId) : undefined;
+    if (cached === undefined) return reserve(req, reply, userId, noRoom);
     sendCouponError(reply, cached, recordAsync);
     return undefined; // sent: returning the reply would make Fastify send it twice
   });
