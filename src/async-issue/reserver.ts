@@ -26,6 +26,11 @@ export interface Reserver {
    * only on faults, such as Redis out of reach.
    */
   decide(couponId: number, userId: number, ip?: string): Promise<CouponError | null>;
+  /**
+   * decide()'s refusal when this process's cache alone gives it (sold out, outside the window, bound
+   * to the sync path), without a promise; undefined when Redis has to be asked.
+   */
+  cachedRefusal(couponId: number, userId: number): CouponError | undefined;
   /** decide(), with the refusal thrown. */
   reserve(couponId: number, userId: number, ip?: string): Promise<void>;
   /** Flushes the counts of reservations seen to MySQL and stops flushing them. */
@@ -126,16 +131,24 @@ export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver
     }).catch(() => undefined); // only an optimisation: the script still answers correctly
   };
 
-  /** The script's code, or a refusal decided from the cache (same checks, same order). */
-  const decideOnce = async (couponId: number, userId: number, ip: string, now: Date): Promise<ReserveOutcome | CouponError> => {
-    const entry = cache.peek(couponId) ?? await cache.get(couponId, (previous) => loadRules(couponId, previous));
-    let rules = entry.rules;
+  /** The refusal a cached entry gives by itself (the script's checks, same order); undefined: ask the script. */
+  const refusalOf = (entry: CachedRules, couponId: number, userId: number, now: Date): CouponError | undefined => {
+    const rules = entry.rules;
     if (rules === null) return new CouponNotExistError(couponId);
     if (rules.issueMode === IssueMode.SYNC) return new IssueModeMismatchError(couponId, IssueMode.SYNC);
     if (!isWithinIssueWindow(rules, now)) return new IssueWindowClosedError(couponId);
     if (entry.soldOut) {
       return entry.soldOut.winners.has(userId) ? new DuplicatedIssueError(couponId, userId) : entry.soldOut.refusal;
     }
+    return undefined;
+  };
+
+  /** The script's code, or a refusal decided from the cache. */
+  const decideOnce = async (couponId: number, userId: number, ip: string, now: Date): Promise<ReserveOutcome | CouponError> => {
+    const entry = cache.peek(couponId) ?? await cache.get(couponId, (previous) => loadRules(couponId, previous));
+    const refusal = refusalOf(entry, couponId, userId, now);
+    if (refusal !== undefined || entry.rules === null) return refusal ?? new CouponNotExistError(couponId);
+    let rules = entry.rules;
     if (rules.issueMode === null) {
       const bound = await bindToAsync(rules);
       if (bound === null) return new CouponNotExistError(couponId);
@@ -174,6 +187,10 @@ export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver
 
   return {
     decide,
+    cachedRefusal(couponId, userId) {
+      const entry = cache.peek(couponId);
+      return entry && refusalOf(entry, couponId, userId, deps.now());
+    },
     async reserve(couponId, userId, ip) {
       const refusal = await decide(couponId, userId, ip);
       if (refusal) throw refusal;
