@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IssueMode, IssueRules } from '../domain/coupon.js';
+import { IssueMode, type IssueRules } from '../domain/coupon.js';
 import * as repo from '../domain/coupon.repository.js';
 import type { Reservations } from '../domain/coupon.service.js';
 import type { Deps } from '../deps.js';
@@ -12,11 +12,12 @@ import { ReservationStreams } from './stream/reservation-streams.js';
 const REBUILD_LOCK = { leaseMs: 60_000, waitMs: 15_000 } as const;
 
 /**
- * Writes a coupon's issue rules to Redis (with its stream and consumer group) and lists it for the
- * consumers. Listed first: rules without the listing would accept entries no consumer reads.
+ * Writes a coupon's issue rules to Redis (with its stream and consumer group), listed for the
+ * consumers if it is bound to the async path. Listed first: rules without the listing would accept
+ * entries no consumer reads. An unbound coupon is listed when the async path binds it (publishIssueMode).
  */
 export async function publishCouponRules(deps: Deps, c: IssueRules, opts: { justCreated?: boolean } = {}): Promise<void> {
-  await new ReservationStreams(deps).activate(c.id);
+  if (c.issueMode === IssueMode.ASYNC) await new ReservationStreams(deps).activate(c.id);
   await deps.scripts.loadCoupon({
     couponId: c.id, totalQuantity: c.totalQuantity, startMs: c.dateIssueStart.getTime(), endMs: c.dateIssueEnd.getTime(),
     issueMode: c.issueMode, resetFirst: opts.justCreated === true, epoch: randomUUID(),
@@ -28,8 +29,13 @@ export async function renewEpoch(deps: Deps, couponId: number): Promise<void> {
   await deps.redis.hset(deps.keys.rules(couponId), 'epoch', randomUUID());
 }
 
-/** Records in Redis the path a coupon is bound to (MySQL holds the binding; this saves asking it again). */
+/**
+ * Records in Redis the path a coupon is bound to (MySQL holds the binding; this saves asking it
+ * again). Bound to async, it is listed for the consumers first: only the async path queues entries,
+ * so the consumers read no stream of a sync coupon.
+ */
 export async function publishIssueMode(deps: Deps, couponId: number, mode: IssueMode): Promise<void> {
+  if (mode === IssueMode.ASYNC) await new ReservationStreams(deps).activate(couponId);
   await deps.redis.hset(deps.keys.rules(couponId), 'mode', mode);
 }
 

@@ -27,6 +27,11 @@ export interface Reserver {
    * only on faults, such as Redis out of reach.
    */
   decide(couponId: number, userId: number, ip?: string): Promise<CouponError | null>;
+  /**
+   * decide()'s refusal when this process's cache alone gives it (sold out, outside the window, bound
+   * to the sync path), without a promise; undefined when Redis has to be asked.
+   */
+  cachedRefusal(couponId: number, userId: number): CouponError | undefined;
   /** decide(), with the refusal thrown. */
   reserve(couponId: number, userId: number, ip?: string): Promise<void>;
   /** Flushes the counts of reservations seen to MySQL and stops flushing them. */
@@ -36,6 +41,8 @@ export interface Reserver {
 export interface ReserverOptions {
   /** Counted inside the reserve script, so the limits cost no extra round trip. */
   readonly limiter?: RateLimiter;
+  /** Sold-out coupons' winners held in memory over all coupons (least recently used go first); 0: none. Default: SOLD_OUT_CACHE_WINNERS. */
+  readonly soldOutWinners?: number;
 }
 
 /** Runs fn once per key at a time; concurrent callers share its promise. */
@@ -57,7 +64,7 @@ function singleFlight<K, T>(): (key: K, fn: () => Promise<T>) => Promise<T> {
  */
 export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver {
   const limiter = opts.limiter?.enabled ? opts.limiter : undefined;
-  const cache = new RulesCache(CACHE_TTL_MS, MAX_CACHED_COUPONS);
+  const cache = new RulesCache(CACHE_TTL_MS, MAX_CACHED_COUPONS, opts.soldOutWinners ?? deps.config.soldOutCacheWinners);
   const once = singleFlight<string, unknown>();
   const marks = new ReservationMarks(deps);
   // A restarted Redis, or a cluster master replaced by its replica, may have lost reservations
@@ -133,7 +140,7 @@ export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver
    * the HLEN check on reload notices), so they answer both "duplicated" and "sold out" locally.
    */
   const snapshotWinners = (rules: IssueRules): void => {
-    if (rules.totalQuantity === null || rules.totalQuantity > MAX_CACHED_WINNERS) return;
+    if (rules.totalQuantity === null || rules.totalQuantity > MAX_CACHED_WINNERS || !cache.mayHoldWinners(rules.id)) return;
     once(`winners:${rules.id}`, async () => {
       // One transaction (same hash slot), so the epoch is the one these winners belong to.
       const replies = await deps.redis.multi().hget(deps.keys.rules(rules.id), 'epoch').hkeys(deps.keys.users(rules.id)).exec();
@@ -145,16 +152,24 @@ export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver
     }).catch(() => undefined); // only an optimisation: the script still answers correctly
   };
 
-  /** The script's code, or a refusal decided from the cache (same checks, same order). */
-  const decideOnce = async (couponId: number, userId: number, ip: string, now: Date): Promise<ReserveOutcome | CouponError> => {
-    const entry = cache.peek(couponId) ?? await cache.get(couponId, (previous) => loadRules(couponId, previous));
-    let rules = entry.rules;
+  /** The refusal a cached entry gives by itself (the script's checks, same order); undefined: ask the script. */
+  const refusalOf = (entry: CachedRules, couponId: number, userId: number, now: Date): CouponError | undefined => {
+    const rules = entry.rules;
     if (rules === null) return new CouponNotExistError(couponId);
     if (rules.issueMode === IssueMode.SYNC) return new IssueModeMismatchError(couponId, IssueMode.SYNC);
     if (!isWithinIssueWindow(rules, now)) return new IssueWindowClosedError(couponId);
     if (entry.soldOut) {
       return entry.soldOut.winners.has(userId) ? new DuplicatedIssueError(couponId, userId) : entry.soldOut.refusal;
     }
+    return undefined;
+  };
+
+  /** The script's code, or a refusal decided from the cache. */
+  const decideOnce = async (couponId: number, userId: number, ip: string, now: Date): Promise<ReserveOutcome | CouponError> => {
+    const entry = cache.peek(couponId) ?? await cache.get(couponId, (previous) => loadRules(couponId, previous));
+    const refusal = refusalOf(entry, couponId, userId, now);
+    if (refusal !== undefined || entry.rules === null) return refusal ?? new CouponNotExistError(couponId);
+    let rules = entry.rules;
     if (rules.issueMode === null) {
       const bound = await bindToAsync(rules);
       if (bound === null) return new CouponNotExistError(couponId);
@@ -195,6 +210,10 @@ export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver
 
   return {
     decide,
+    cachedRefusal(couponId, userId) {
+      const entry = cache.peek(couponId);
+      return entry && refusalOf(entry, couponId, userId, deps.now());
+    },
     async reserve(couponId, userId, ip) {
       const refusal = await decide(couponId, userId, ip);
       if (refusal) throw refusal;

@@ -21,8 +21,11 @@ export interface BenchFlags {
   users?: number;
   repeatShare: number;
   generator: GeneratorName | 'auto';
-  workers: number;
+  workers?: number;
   wrkThreads: number;
+  apiWorkers: number;
+  consumers: number;
+  ownRedis: boolean;
   warmup: number;
   json?: string;
   out?: string;
@@ -67,6 +70,9 @@ export async function runBenchCommand(flags: BenchFlags, c: Config): Promise<num
     generator: flags.generator,
     workers: flags.workers,
     wrkThreads: flags.wrkThreads,
+    apiWorkers: flags.apiWorkers,
+    consumers: flags.consumers,
+    ownRedis: flags.ownRedis,
     warmupSec: flags.warmup,
     url: flags.url,
     mysqlUrl: c.mysqlUrl,
@@ -87,7 +93,7 @@ export async function runBenchCommand(flags: BenchFlags, c: Config): Promise<num
   process.stdout.write(`\n${consoleTable(result.rows)}\n`);
   if (result.generatorCheck) {
     const g = result.generatorCheck;
-    process.stdout.write(`\nbaseline: ${g.generator} ${g.generatorRequestsPerSec} req/s, wrk -t1 -c64 ${g.wrkRequestsPerSec} req/s (ratio ${g.ratio})\n`);
+    process.stdout.write(`\nbaseline: ${g.generator} ${g.generatorRequestsPerSec} req/s, ${g.stronger} ${g.strongerRequestsPerSec} req/s (ratio ${g.ratio})\n`);
   }
   if (result.logDir !== undefined) process.stdout.write(`\nthe services' logs are in ${result.logDir}\n`);
   if (result.failures.length > 0) {

@@ -2,6 +2,7 @@ import { succeededOf } from '../harness/flood.js';
 import { round, totalOf, type LatencyMs, type LoadResult } from './load-result.js';
 import type { BenchStrategy, ScenarioPlan, StrategyTarget } from './scenarios.js';
 import type { Drain, Outcome } from '../harness/verify.js';
+import { CPU_COMPONENTS, type CpuComponent, type CpuUs } from './process-cpu.js';
 
 /** One line of the report and one object of --json: a strategy under a scenario. */
 export interface BenchRow {
@@ -40,6 +41,14 @@ export interface BenchRow {
   readonly drainBacklog: number | null;
   readonly drainRowsPerSec: number | null;
   readonly ratioToBaseline: number | null;
+  /**
+   * µs of CPU per answered request, by component, from the load's start to the end of the consumer's
+   * drain (the consumer works mostly after the load: its share is still per request here). null: not
+   * readable (not Linux, a server on another machine, --url's API).
+   */
+  readonly cpuUsPerRequest: Readonly<Record<CpuComponent, number | null>>;
+  /** The consumer's CPU per reservation it persisted (rows in MySQL), not per request. */
+  readonly consumerCpuUsPerReservation: number | null;
   /** null: not judged (baseline, `none`). */
   readonly exact: boolean | null;
   readonly failures: readonly string[];
@@ -56,6 +65,9 @@ export interface RowInput {
   readonly outcome: Outcome | null;
   readonly drain: Drain | null;
   readonly consumer: 'live' | 'held' | null;
+  readonly cpu: CpuUs;
+  /** How many turns the load ran in (side by side with other variants); 1 when alone. */
+  readonly turns?: number;
 }
 
 const EXPECTED_REFUSALS = new Set(['409 INVALID_COUPON_ISSUE_QUANTITY', '409 DUPLICATED_COUPON_ISSUE']);
@@ -70,8 +82,8 @@ export function findFailures(input: RowInput): string[] {
   if (o.overIssued > 0) failures.push(`over-issued ${o.overIssued}`);
   if (o.duplicates > 0) failures.push(`${o.duplicates} duplicate rows`);
   // Requests with no counted answer may have been issued: those that failed, and in the closed
-  // model those still in flight on each connection when the generator stopped at the deadline.
-  const uncounted = load.errors + (input.rate === null ? input.connections : 0);
+  // model those still in flight on each connection when the generator stopped at the deadline (of each turn).
+  const uncounted = load.errors + (input.rate === null ? input.connections * (input.turns ?? 1) : 0);
   if (o.rows < succeeded || o.rows > succeeded + uncounted) failures.push(`${succeeded} told success but ${o.rows} rows in MySQL`);
   if (o.counterDrift !== 0) failures.push(`issued_quantity off by ${o.counterDrift}`);
   // A sold-out answer is right only for a coupon that is full: with one coupon, it must be; with many,
@@ -89,8 +101,10 @@ export function findFailures(input: RowInput): string[] {
 }
 
 export function buildRow(input: RowInput): BenchRow {
-  const { load, outcome: o, drain, plan, target } = input;
+  const { load, outcome: o, drain, plan, target, cpu } = input;
   const failures = findFailures(input);
+  const requests = totalOf(load.responses);
+  const per = (us: number | null, n: number) => (us === null || n <= 0 ? null : round(us / n, 1));
   return {
     strategy: input.strategy,
     variant: input.variant,
@@ -100,7 +114,7 @@ export function buildRow(input: RowInput): BenchRow {
     connections: input.connections,
     rate: input.rate,
     durationSec: round(load.durationSec, 2),
-    requests: totalOf(load.responses),
+    requests,
     requestsPerSec: load.requestsPerSec,
     latencyMs: load.latencyMs,
     responses: load.responses,
@@ -120,6 +134,8 @@ export function buildRow(input: RowInput): BenchRow {
     // Below ~50 ms the 5 ms polling makes a rate meaningless.
     drainRowsPerSec: drain && drain.drained && drain.backlog > 0 && drain.ms >= 50 ? round((drain.backlog / drain.ms) * 1000, 0) : null,
     ratioToBaseline: null,
+    cpuUsPerRequest: Object.fromEntries(CPU_COMPONENTS.map((c) => [c, per(cpu[c], requests)])) as BenchRow['cpuUsPerRequest'],
+    consumerCpuUsPerReservation: target.needsConsumer && o ? per(cpu.consumer, o.rows) : null,
     exact: o && target.mustBeExact ? failures.length === 0 : null,
     failures,
   };

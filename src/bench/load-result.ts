@@ -42,3 +42,27 @@ export function round(n: number, digits = 2): number {
 export function totalOf(responses: Readonly<Record<string, number>>): number {
   return Object.values(responses).reduce((a, b) => a + b, 0);
 }
+
+/**
+ * One result from consecutive turns of one load: counts and time summed. Percentiles cannot be summed:
+ * each is the turns' values weighted by their answers (an approximation), the maximum is the largest.
+ */
+export function mergeLoads(loads: readonly LoadResult[]): LoadResult {
+  const [first] = loads;
+  if (first === undefined) throw new Error('no load to merge');
+  if (loads.length === 1) return first;
+  const responses: Record<string, number> = {};
+  for (const l of loads) for (const [k, n] of Object.entries(l.responses)) responses[k] = (responses[k] ?? 0) + n;
+  const durationSec = loads.reduce((t, l) => t + l.durationSec, 0);
+  const answers = loads.map((l) => totalOf(l.responses));
+  const all = answers.reduce((a, b) => a + b, 0);
+  const weighted = (p: 'p50' | 'p90' | 'p99') => round(loads.reduce((t, l, i) => t + l.latencyMs[p] * (answers[i] ?? 0), 0) / Math.max(1, all), 2);
+  return {
+    generator: first.generator,
+    durationSec,
+    responses,
+    requestsPerSec: round(all / durationSec, 0),
+    latencyMs: { p50: weighted('p50'), p90: weighted('p90'), p99: weighted('p99'), max: Math.max(...loads.map((l) => l.latencyMs.max)) },
+    errors: loads.reduce((t, l) => t + l.errors, 0),
+  };
+}

@@ -17,6 +17,8 @@ export interface LoadSpec {
    * carries its user's token, and users come from 1..(line count): see createRequestGenerator.
    */
   readonly tokenFile?: string | undefined;
+  /** Fresh users of each stream start at its k-th: a later turn of the same load goes on with new users. */
+  readonly freshFrom?: number;
 }
 
 export interface BenchRequest {
@@ -43,9 +45,10 @@ export function createRequestGenerator(spec: LoadSpec, stream: number, streams: 
   const coupons = spec.couponIds;
   const auth = spec.tokenFile === undefined ? undefined : readAuthorizations(spec.tokenFile);
   if (auth && spec.users > auth.length) throw new Error(`${spec.users} users but only ${auth.length} tokens in ${spec.tokenFile}`);
+  const from = spec.freshFrom ?? 0;
   const freshUser = auth === undefined
-    ? (k: number) => stream * USERS_PER_STREAM + k + 1
-    : (k: number) => 1 + ((stream + k * streams) % auth.length);
+    ? (k: number) => stream * USERS_PER_STREAM + from + k + 1
+    : (k: number) => 1 + ((stream + (from + k) * streams) % auth.length);
   let sent = 0;
   let fresh = 0;
   return () => {

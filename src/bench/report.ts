@@ -1,4 +1,5 @@
 import { variantCount, type BenchRow } from './bench-row.js';
+import { CPU_COMPONENTS } from './process-cpu.js';
 import type { BenchResult } from './run-bench.js';
 
 interface Column {
@@ -28,6 +29,8 @@ const MEASURES: readonly Column[] = [
   { title: 'issue/s', value: (r) => num(r.issuingPerSec) },
   { title: 'redis=mysql', value: (r) => (r.redisMysqlAgree === null ? dash : r.redisMysqlAgree ? 'yes' : 'NO') },
   { title: 'drain rows/s', value: (r) => (r.drainRowsPerSec === null ? dash : `${r.drainRowsPerSec} (${r.consumer})`) },
+  ...CPU_COMPONENTS.map((c): Column => ({ title: `${c} µs/req`, value: (r) => num(r.cpuUsPerRequest[c]) })),
+  { title: 'consumer µs/issued', value: (r) => num(r.consumerCpuUsPerReservation) },
   { title: 'verdict', value: verdictOf, left: true },
 ];
 
@@ -88,7 +91,7 @@ export function markdownReport(result: BenchResult, chartFile: string): string {
   if (result.generatorCheck) {
     const g = result.generatorCheck;
     lines.push('## Generator check', '',
-      `Baseline through ${g.generator}: ${g.generatorRequestsPerSec} req/s; through \`wrk -t1 -c64\`: ${g.wrkRequestsPerSec} req/s; ratio ${g.ratio}.`, '');
+      `Baseline through ${g.generator}: ${g.generatorRequestsPerSec} req/s; through ${g.stronger}: ${g.strongerRequestsPerSec} req/s; ratio ${g.ratio}.`, '');
   }
   for (const s of result.skipped) lines.push(`Skipped ${s.strategy}: ${s.reason}.`, '');
   lines.push('## Verdict', '', result.failures.length === 0 ? 'Every strategy that must be exact was exact.' : result.failures.map((f) => `- ${f}`).join('\n'), '');

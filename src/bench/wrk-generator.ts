@@ -32,7 +32,7 @@ export async function runWrk(phase: LoadPhase, opts: WrkOptions): Promise<LoadRe
     `-t${opts.threads}`, `-c${Math.max(phase.connections, opts.threads)}`, `-d${phase.durationSec}s`, '--timeout', '10s',
     '-s', SCRIPT, phase.url, '--',
     phase.spec.path, phase.spec.couponIds.join(','), String(phase.spec.users), String(phase.spec.repeatShare),
-    opts.countResponses ? '1' : '0', String(opts.threads), phase.spec.tokenFile ?? '',
+    opts.countResponses ? '1' : '0', String(opts.threads), phase.spec.tokenFile ?? '', String(phase.spec.freshFrom ?? 0),
   ];
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });

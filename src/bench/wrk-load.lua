@@ -5,7 +5,8 @@
   args (after `--`): path, comma-separated coupon ids, users (0 = fresh user per request),
                      repeat share (0..1), count responses (1/0), threads, token file ("" = none:
                      line i is the token of user i, sent as a bearer token; users then come from
-                     the file's lines in turn, as load-spec.cts's createRequestGenerator does)
+                     the file's lines in turn, as load-spec.cts's createRequestGenerator does),
+                     the first fresh user's k (a later turn of the same load)
   Prints: BENCH_JSON {"requests":..,"durationUs":..,"latencyUs":{..},"errors":..,"responses":{..}}
 ]]
 local threads = {}
@@ -24,7 +25,8 @@ function init(args)
   repeatShare = tonumber(args[4])
   counts = {}
   fresh = 0
-  base = stream * 1000000000
+  from = tonumber(args[8]) or 0
+  base = stream * 1000000000 + from
   math.randomseed(os.time() + stream)
   if args[5] ~= "1" then response = nil end
   streams = tonumber(args[6])
@@ -37,7 +39,7 @@ end
 
 -- The k-th fresh user (k from 0) of this thread.
 local function freshUser(k)
-  if auth then return 1 + ((stream - 1 + k * streams) % #auth) end
+  if auth then return 1 + ((stream - 1 + (from + k) * streams) % #auth) end
   return base + k + 1
 end
 

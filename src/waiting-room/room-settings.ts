@@ -12,6 +12,8 @@ interface Entry {
   readonly setting: Promise<RoomSetting>;
   /** The last setting read successfully, served while MySQL is out of reach. */
   readonly lastGood: RoomSetting | undefined;
+  /** Set once `setting` has resolved from a read: what peek() answers. */
+  readonly known?: RoomSetting;
 }
 
 /**
@@ -40,7 +42,7 @@ export class RoomSettingCache {
     // Unknown ids are told apart without a query each: a flood of random ids must not reach MySQL per request.
     const setting = this.read(couponId).then((c): RoomSetting => {
       const value = c === null ? 'NO_COUPON' : c.waitingRoom ? 'ROOM' : 'NO_ROOM';
-      this.entries.set(couponId, { expiresAt: now + TTL_MS, setting: Promise.resolve(value), lastGood: value });
+      this.entries.set(couponId, { expiresAt: now + TTL_MS, setting: Promise.resolve(value), lastGood: value, known: value });
       return value;
     }, async (err: unknown): Promise<RoomSetting> => {
       this.entries.delete(couponId); // asked again on the next request
@@ -51,6 +53,12 @@ export class RoomSettingCache {
     });
     this.entries.set(couponId, { expiresAt: now + TTL_MS, setting, lastGood });
     return setting;
+  }
+
+  /** The setting read within the last second, without a promise (the hot path's cached refusals); undefined if none. */
+  peek(couponId: number): RoomSetting | undefined {
+    const hit = this.entries.get(couponId);
+    return hit && hit.expiresAt > Date.now() ? hit.known : undefined;
   }
 
   private async read(couponId: number) {

@@ -41,6 +41,8 @@ export interface WaitingRoom {
    * ticket must be the user's and ADMITTED, else NotAdmittedError and nothing is taken.
    */
   beginClaim(couponId: number, userId: number, ticket: string | undefined): Promise<Claim | null>;
+  /** True when the coupon is known, without waiting, to have no waiting room (beginClaim would answer null). */
+  knownWithoutRoom(couponId: number): boolean;
   /** After an admin created or changed a coupon: its queue's terms follow (a new coupon starts empty). */
   couponSaved(coupon: Coupon, created: boolean): Promise<void>;
 }
@@ -157,6 +159,11 @@ export function createWaitingRoom(deps: WaitingRoomDeps): WaitingRoom {
       const r = await deps.scripts.wrStatus(couponId, ticket, now, seed());
       if (!r.view) throw new TicketNotExistError(couponId);
       return toQueueTicket(r.view, now);
+    },
+
+    knownWithoutRoom(couponId) {
+      const s = settings.peek(couponId);
+      return s !== undefined && s !== 'ROOM';
     },
 
     async beginClaim(couponId, userId, ticket) {

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -120,7 +121,7 @@ describe('coupon bench on a tiny workload', () => {
     const wrkJson = join(dir, 'wrk.json');
     const wrk = await runCli(['bench', ...small, '--strategy', 'baseline,mysql-lock', '--scenario', 'flood', '--generator', 'wrk', '--json', wrkJson], env);
     expect(wrk.code, wrk.output).toBe(0);
-    expect(wrk.output).toContain('wrk -t1 -c64');
+    expect(wrk.output).toMatch(/generator check: wrk -t1 -c8 \d+ req\/s vs wrk -t2 -c8 \d+ req\/s/);
     const wrkRows = JSON.parse(await readFile(wrkJson, 'utf8')) as Row[];
     const lock = wrkRows.find((r) => r.strategy === 'mysql-lock')!;
     // A second of wrk on a busy machine may answer fewer than the stock: sold out where it asked enough.
@@ -131,11 +132,13 @@ describe('coupon bench on a tiny workload', () => {
   it('runs each variant on its own services (a private redis-server where it asks for one) and labels the rows', async () => {
     const json = join(dir, 'variants.json');
     // --keep-data leaves the shared Redis keys in place, to see which variant wrote there.
-    const { code, output } = await runCli(['bench', ...small, '--strategy', 'redis-async', '--scenario', 'flood', '--variants', 'default,redis-aof-always', '--keep-data', '--json', json], env);
+    // Two seconds: the variants take two turns each, and the second turn's users are new ones.
+    const { code, output } = await runCli(['bench', ...small, '--duration', '2', '--strategy', 'redis-async', '--scenario', 'flood', '--variants', 'default,redis-aof-always', '--keep-data', '--json', json], env);
     expect(code, output).toBe(0);
-    const rows = JSON.parse(await readFile(json, 'utf8')) as (Row & { variant: string })[];
+    const rows = JSON.parse(await readFile(json, 'utf8')) as (Row & { variant: string; responses: Record<string, number> })[];
     expect(rows.map((r) => [r.strategy, r.variant])).toEqual([['redis-async', 'default'], ['redis-async', 'redis-aof-always']]);
     for (const r of rows) {
+      expect(Object.keys(r.responses).sort(), r.variant).toEqual(['202', '409 INVALID_COUPON_ISSUE_QUANTITY']);
       expect(r.exact, r.variant).toBe(true);
       expect(r.issuedInMysql, r.variant).toBe(QUANTITY);
       // Read from the variant's own Redis: API, consumer and the bench's check used the same one.
@@ -182,10 +185,45 @@ describe('coupon bench on a tiny workload', () => {
     expect(await readdir(benchTmp)).toEqual([]);
   });
 
+  it('without wrk says how to install it, falls back to autocannon, checks it against one more worker, and reads each component\'s CPU (two consumers, a Redis of its own)', async () => {
+    // A PATH with getconf (the clock tick) and redis-server (--own-redis) and nothing else: no wrk, as on a fresh machine.
+    const bin = join(dir, 'bin-without-wrk');
+    await mkdir(bin);
+    for (const tool of ['getconf', 'redis-server']) await symlink(execFileSync('which', [tool], { encoding: 'utf8' }).trim(), join(bin, tool));
+    const noWrk = { ...env, PATH: bin };
+    const json = join(dir, 'fallback.json');
+    const { code, output } = await runCli(['bench', ...small, '--strategy', 'baseline,redis-async', '--scenario', 'flood', '--workers', '1', '--consumers', '2', '--own-redis', '--keep-logs', '--json', json], noWrk);
+    expect(code, output).toBe(0);
+    expect(output.split('\n').filter((l) => l.includes('wrk is not installed'))).toEqual([
+      'wrk is not installed: using autocannon with 1 worker(s) (install wrk for the lighter generator: apt-get install -y wrk)',
+    ]);
+    // Redis's CPU is the run's alone: a server of its own, not REDIS_URL's.
+    expect(output).toMatch(/variant default: a redis-server of its own at redis:\/\/127\.0\.0\.1:\d+/);
+    expect(output).toMatch(/generator check: autocannon -w1 -c8 \d+ req\/s vs autocannon -w2 -c8 \d+ req\/s \(ratio [\d.]+\)/);
+    const rows = JSON.parse(await readFile(json, 'utf8')) as (Row & { generator: string; cpuUsPerRequest: Record<string, number | null>; consumerCpuUsPerReservation: number | null })[];
+    expect(rows.map((r) => r.generator)).toEqual(['autocannon', 'autocannon']);
+    const [base, async] = rows;
+    expect(base?.cpuUsPerRequest.api).toBeGreaterThan(0);
+    expect(base?.cpuUsPerRequest.consumer).toBeNull();
+    expect(async?.exact).toBe(true);
+    // Every component's processes were found and read (a second of load may use under one 10 ms tick of some).
+    expect(async?.cpuUsPerRequest.api).toBeGreaterThan(0);
+    for (const c of ['redis', 'mysql', 'consumer']) expect(async?.cpuUsPerRequest[c], c).toBeTypeOf('number');
+    expect(async?.consumerCpuUsPerReservation).toBeTypeOf('number');
+    const logDir = /the services' logs are in (\S+)/.exec(output)?.[1];
+    expect((await readdir(logDir!)).filter((f) => f.includes('consumer')).sort()).toEqual(['redis-async-consumer-1.log', 'redis-async-consumer-2.log']);
+    await rm(logDir!, { recursive: true });
+
+    const forced = await runCli(['bench', ...small, '--strategy', 'baseline', '--generator', 'wrk'], noWrk);
+    expect(forced.code).not.toBe(0);
+    expect(forced.output).toContain('wrk is not installed (apt-get install -y wrk)');
+  });
+
   it('names the failure when a strategy that must be exact is not', () => {
     const plan = planScenario('flood', { quantity: 10, coupons: 1, users: undefined, repeatShare: 0 });
     const row = buildRow({
       strategy: 'mysql-lock', variant: 'default', target: targetOf('mysql-lock'), plan, connections: 8, rate: null, drain: null, consumer: null,
+      cpu: { api: null, redis: null, mysql: null, consumer: null },
       load: { generator: 'wrk', durationSec: 1, responses: { '200': 12, '409 INVALID_COUPON_ISSUE_QUANTITY': 88 }, requestsPerSec: 100, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1 }, errors: 0 },
       outcome: { total: 10, rows: 12, overIssued: 2, duplicates: 0, counterDrift: -2, couponsNotFull: 0, redisReserved: 0, streamLeft: 0, issuingMs: 5 },
     });

@@ -4,6 +4,7 @@ import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer
 import { countIssues, findCouponById } from '../../src/domain/coupon.repository.js';
 import { createDeps } from '../../src/deps.js';
 import { CONSUMER_GROUP } from '../../src/adapters/redis/keys.js';
+import { IssueMode } from '../../src/domain/coupon.js';
 import { publishCouponRules } from '../../src/async-issue/coupon-mirror.js';
 import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
 import { createReserver } from '../../src/async-issue/reserver.js';
@@ -115,7 +116,7 @@ describe('entries that can never be persisted', () => {
 
   it('refuses, through MySQL\'s CHECK, entries beyond the total that bypassed the script; records only those as failed', async () => {
     const couponId = await insertTestCoupon(t.deps, { total: 2 });
-    const coupon = { id: couponId, issueMode: null, totalQuantity: 2, dateIssueStart: new Date(0), dateIssueEnd: new Date(Date.now() + 60_000) };
+    const coupon = { id: couponId, issueMode: IssueMode.ASYNC, totalQuantity: 2, dateIssueStart: new Date(0), dateIssueEnd: new Date(Date.now() + 60_000) };
     await publishCouponRules(t.deps, coupon);
     // Three entries for a coupon of two, written around the script (as a bug would).
     for (const u of [1, 2, 3]) await t.deps.redis.xadd(t.deps.keys.stream(couponId), '*', 'u', String(u), 't', String(Date.now()));
@@ -157,7 +158,7 @@ describe('the polling list', () => {
     const finished = await insertTestCoupon(t.deps, { total: 5, start: new Date(Date.now() - 3_600_000), end: new Date(Date.now() - 120_000) });
     const open = await insertTestCoupon(t.deps, { total: 5 });
     for (const id of [finished, open]) {
-      await publishCouponRules(t.deps, (await findCouponById(t.deps.db, id))!);
+      await publishCouponRules(t.deps, { ...(await findCouponById(t.deps.db, id))!, issueMode: IssueMode.ASYNC });
     }
     const consumer = new PersistConsumer(t.deps, { name: 'prune', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5, pruneEveryMs: 10 });
     const running = consumer.run();
@@ -165,5 +166,25 @@ describe('the polling list', () => {
     consumer.stop();
     await running;
     expect(await t.deps.redis.sismember(t.deps.keys.activeCoupons, String(open))).toBe(1);
+  });
+
+  it('lists a coupon only once the async path binds it, and drops a listed coupon the sync path holds', async () => {
+    const unbound = await insertTestCoupon(t.deps, { total: 5 });
+    await publishCouponRules(t.deps, (await findCouponById(t.deps.db, unbound))!);
+    expect(await t.deps.redis.sismember(t.deps.keys.activeCoupons, String(unbound))).toBe(0);
+    await createReserver(t.deps).reserve(unbound, 1);
+    expect(await t.deps.redis.sismember(t.deps.keys.activeCoupons, String(unbound))).toBe(1);
+    // Listed by an older version at its creation, then bound to the sync path.
+    const sync = await insertTestCoupon(t.deps, { total: 5 });
+    await publishCouponRules(t.deps, { ...(await findCouponById(t.deps.db, sync))!, issueMode: IssueMode.SYNC });
+    await t.deps.redis.sadd(t.deps.keys.activeCoupons, String(sync));
+    const consumer = new PersistConsumer(t.deps, { name: 'prune-sync', batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5, pruneEveryMs: 10 });
+    const running = consumer.run();
+    await waitUntil('sync coupon pruned', async () => !(await t.deps.redis.sismember(t.deps.keys.activeCoupons, String(sync))));
+    await waitForDrain(t.deps, unbound);
+    consumer.stop();
+    await running;
+    expect(await t.deps.redis.sismember(t.deps.keys.activeCoupons, String(unbound))).toBe(1);
+    expect((await countIssues(t.deps.db, unbound)).rows).toBe(1);
   });
 });

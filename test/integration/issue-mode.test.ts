@@ -78,7 +78,7 @@ describe.each(STRATEGY_NAMES.filter((s) => s !== 'none'))('a coupon is issued th
     const accepted = (outcomes['200'] ?? 0) + (outcomes['202'] ?? 0);
     expect(accepted).toBe(50);
     expect(Math.min(outcomes['200'] ?? 0, outcomes['202'] ?? 0)).toBe(0); // one path won the coupon
-    expect(Object.keys(outcomes).every((k) => ['200', '202', '409 COUPON_ISSUE_MODE_MISMATCH', '409 INVALID_COUPON_ISSUE_QUANTITY'].includes(k))).toBe(true);
+    expect(Object.keys(outcomes).every((k) => ['200', '202', '409 COUPON_ISSUE_MODE_MISMATCH', '409 INVALID_COUPON_ISSUE_QUANTITY'].includes(k)), JSON.stringify(outcomes)).toBe(true);
     expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: 50, distinctUsers: 50, issuedQuantity: 50, totalQuantity: 50 });
     expect(await failuresOf(t.deps, couponId)).toEqual([]);
   });

@@ -36,6 +36,16 @@ describe('issue-reserve.lua', () => {
     expect(await t.deps.redis.xlen(t.deps.keys.stream(id))).toBe(3);
   });
 
+  it('returns the units held once reserved (a repeat leaves the count as it was)', async () => {
+    const id = await redisCoupon(3);
+    const held = (userId: number, at = inside) => t.deps.scripts.issueReserve(id, userId, at).then((r) => r.held);
+    expect(await held(1)).toBe(1);
+    expect(await held(2)).toBe(2);
+    expect(await held(2, inside + 5)).toBe(0); // duplicated: nothing held by this request
+    expect(await held(3)).toBe(3);
+    expect(await t.deps.redis.hget(t.deps.keys.users(id), '2')).toBe(String(inside)); // the first reservation's time, not overwritten
+  });
+
   it('exactly N of many concurrent callers win', async () => {
     const id = await redisCoupon(50);
     const codes = await Promise.all(Array.from({ length: 500 }, (_, i) => reserveAt(id, i + 1, inside)));

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -8,10 +9,10 @@ import { registerConsumerMetrics } from '../../src/metrics/consumer-metrics.js';
 import { drainWithConsumer, waitForDrain, waitUntil } from '../helpers/drain.js';
 import { fireIssues, floodBodies } from '../../src/harness/flood.js';
 import { familyNames, parseSamples, valueOf, type Sample } from '../helpers/metrics.js';
-import { useTestApp } from '../helpers/test-app.js';
+import { jsonLines, useTestApp } from '../helpers/test-app.js';
 import { insertTestCoupon } from '../helpers/test-env.js';
 
-const ctx = useTestApp();
+const ctx = useTestApp({ LOG_REQUESTS: '1' });
 const { logLines } = ctx;
 
 const scrapeText = async (): Promise<string> => {
@@ -202,6 +203,19 @@ describe('request ids', () => {
     const refused = await ctx.app.inject({ url: '/v1/coupons/987654321' });
     expect(refused.statusCode).toBe(404);
     expect(refused.headers['x-request-id']).toEqual(expect.any(String));
+  });
+
+  it('writes no line per request without LOG_REQUESTS, at info too; the answer still carries its id', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const quiet = await buildApp({ ...ctx.t.deps, config: loadConfig({ ...ctx.t.env, LOG_LEVEL: 'info' }), log: pino({ level: 'info' }, jsonLines(lines)) });
+    try {
+      const res = await quiet.inject({ url: '/v1/coupons/987654321' });
+      expect(res.statusCode).toBe(404);
+      expect(res.headers['x-request-id']).toEqual(expect.any(String));
+      expect(lines.filter((l) => l.msg === 'request')).toEqual([]);
+    } finally {
+      await quiet.close();
+    }
   });
 
   it('keeps an id a proxy passed in, and replaces one unfit for the logs', async () => {

@@ -18,8 +18,10 @@ import { createTestEnv, failuresOf, insertTestCoupon, type TestEnv } from '../he
 
 /**
  * Redis killed for real (SIGKILL) in the middle of a flood on an async coupon, then started again from
- * its own files. The consumer is frozen (SIGSTOP) before the kill, so the reservations at stake exist
- * only in Redis when it dies: otherwise a consumer that keeps up would have persisted them already.
+ * its own files. The consumer is stopped (SIGKILL) before the kill and started again after the restart,
+ * so the reservations at stake exist only in Redis when it dies: otherwise a consumer that keeps up
+ * would have persisted them already. (Frozen with SIGSTOP instead, its blocking read would still take
+ * the first entries into its socket and persist them on thawing, after the rebuild.)
  */
 
 let t: TestEnv;
@@ -44,12 +46,16 @@ interface Stack {
   readonly deps: Deps;
   readonly app: FastifyInstance;
   readonly url: string;
-  readonly consumer: ServiceProcess;
+  /** Replaced by a new process (same name) after Redis restarts. */
+  consumer: ServiceProcess;
   readonly env: Record<string, string>;
   /** What the API logged (info and up). */
   readonly logs: string[];
 }
 let stack: Stack | undefined;
+
+const spawnConsumer = (env: Record<string, string>): ServiceProcess =>
+  spawnCli(['consumer'], { ...env, CONSUMER_NAME: 'kill-test', CONSUMER_BATCH_SIZE: '200', CONSUMER_CLAIM_IDLE_MS: '1000' });
 
 async function startStack(redisArgs: readonly string[], redisEnv: Record<string, string> = {}): Promise<Stack> {
   const redis = await startRedisServer(redisArgs, redisEnv);
@@ -58,13 +64,11 @@ async function startStack(redisArgs: readonly string[], redisEnv: Record<string,
   const deps = { ...createDeps(loadConfig(env), 'kill-api'), log: pino({ level: 'info' }, { write: (line: string) => { logs.push(line); } }) };
   const app = await buildApp(deps);
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  const consumer = spawnCli(['consumer'], { ...env, CONSUMER_NAME: 'kill-test', CONSUMER_BATCH_SIZE: '200', CONSUMER_CLAIM_IDLE_MS: '1000' });
-  stack = { redis, deps, app, url, consumer, env, logs };
+  stack = { redis, deps, app, url, consumer: spawnConsumer(env), env, logs };
   return stack;
 }
 afterEach(async () => {
   if (!stack) return;
-  stack.consumer.child.kill('SIGCONT');
   await stack.consumer.stop();
   await stack.app.close();
   await stack.deps.close();
@@ -102,14 +106,14 @@ interface KillPlan {
   readonly killWhen?: () => boolean;
   /** Between the SIGKILL and the restart (a power loss cuts the files back to their last fsync). */
   readonly beforeRestart?: () => void;
-  /** After the restart, before the consumer thaws and phase C. */
+  /** After the restart, before the consumer starts again and phase C. */
   readonly afterRestart?: (couponId: number, logsBeforeRestart: number) => Promise<void>;
 }
 
 /**
- * Phase A persists some; the consumer is frozen; phase B floods (in waves, while `killWhen` holds
+ * Phase A persists some; the consumer is killed; phase B floods (in waves, while `killWhen` holds
  * out) until Redis is SIGKILLed there and then, from the flood's own answer callback; Redis restarts
- * from its files; the consumer thaws and phase C floods until the coupon sells out.
+ * from its files; a consumer starts again and phase C floods until the coupon sells out.
  */
 async function floodKillRestart(s: Stack, plan: KillPlan = {}): Promise<Outcome> {
   const couponId = await insertTestCoupon(t.deps, { total: TOTAL });
@@ -123,7 +127,7 @@ async function floodKillRestart(s: Stack, plan: KillPlan = {}): Promise<Outcome>
   const a = await fireIssues([s.url], '/v1/issue-async', users(couponId, 1, PERSISTED_FIRST), 64, record);
   expect(a.outcomes).toEqual({ 202: PERSISTED_FIRST });
   await waitUntil('phase A persisted', async () => (await persistedUsers(couponId)).size === PERSISTED_FIRST);
-  s.consumer.child.kill('SIGSTOP');
+  await s.consumer.stop('SIGKILL');
 
   const atStake = new Set<number>();
   const unsure = new Set<number>();
@@ -147,7 +151,7 @@ async function floodKillRestart(s: Stack, plan: KillPlan = {}): Promise<Outcome>
   expect(killed).toBe(true);
   await s.redis.kill9();
   expect(atStake.size).toBeGreaterThanOrEqual(KILL_AT);
-  // Frozen consumer: what phase B accepted is nowhere but in the dead Redis (and its files).
+  // No consumer: what phase B accepted is nowhere but in the dead Redis (and its files).
   expect((await persistedUsers(couponId)).size).toBe(PERSISTED_FIRST);
 
   plan.beforeRestart?.();
@@ -161,7 +165,7 @@ async function floodKillRestart(s: Stack, plan: KillPlan = {}): Promise<Outcome>
   } finally {
     await probe.close();
   }
-  s.consumer.child.kill('SIGCONT');
+  s.consumer = spawnConsumer(s.env);
 
   // Phase C: new users and those phase B left unsure, plus some of phase A's winners (who must be told "duplicated").
   const c = await fireIssues([s.url], '/v1/issue-async', [...users(couponId, PHASE_B_LAST + 1, 4500), ...[...unsure].map((userId) => ({ couponId, userId })), ...users(couponId, 1, 50)], 128, record);
@@ -245,7 +249,7 @@ describe.each([
     } else {
       expect(cut).toBeGreaterThanOrEqual(unsyncedAtKill);
       expect(o.lost.length).toBeGreaterThan(0);
-      expect(o.lost.every((u) => o.atStake.has(u))).toBe(true); // only what the frozen consumer had not persisted
+      expect(o.lost.every((u) => o.atStake.has(u))).toBe(true); // only what no consumer had persisted
     }
     expectCounted(trace!, o);
     await expectExact(s, o);
@@ -259,7 +263,7 @@ describe('Redis without persistence, SIGKILLed mid-flood', () => {
     let trace: LossLine | undefined;
     const o = await floodKillRestart(s, { afterRestart: async (couponId, from) => { trace = await lossTrace(s, couponId, from); } });
     expect(o.heldAfterRestart).toBe(0); // restarted empty
-    // What was lost is exactly what phase B accepted while the consumer was frozen.
+    // What was lost is exactly what phase B accepted while no consumer ran.
     expect(o.lost.sort((a, b) => a - b)).toEqual([...o.atStake].sort((a, b) => a - b));
     expect(trace?.msg).toContain('rebuilt');
     expectCounted(trace!, o);

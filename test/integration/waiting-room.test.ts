@@ -218,6 +218,23 @@ describe('waiting room: a claim that fails', () => {
   });
 });
 
+describe('waiting room: a sold-out coupon answered from the API\'s memory', () => {
+  it('still asks for an admitted ticket first (NOT_ADMITTED, not sold out) once the async path caches the coupon as sold out', async () => {
+    const couponId = await createCoupon({ totalQuantity: 2 });
+    const a = (await join(couponId, 1)).json();
+    const b = (await join(couponId, 2)).json();
+    expect((await app.inject({ method: 'PATCH', url: `/v1/coupons/${couponId}`, payload: { totalQuantity: 1 } })).statusCode).toBe(200);
+    expect((await claimAsync(couponId, 1, a.ticket)).statusCode).toBe(202);
+    // The script says sold out: the reserver then keeps the coupon's winners in memory (read in the background).
+    expect((await claimAsync(couponId, 2, b.ticket)).json().code).toBe('INVALID_COUPON_ISSUE_QUANTITY');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const noTicket = await claimAsync(couponId, 3);
+    expect(noTicket.statusCode).toBe(409);
+    expect(noTicket.json().code).toBe('NOT_ADMITTED');
+    expect((await claimAsync(couponId, 1)).json().code).toBe('NOT_ADMITTED'); // the winner too: the room answers first
+  });
+});
+
 describe('waiting room: no-shows (sync claims)', () => {
   it('after the 100 no-shows expire, exactly the next 100 are admitted and the total ends at exactly 1,000', async () => {
     const couponId = await createCoupon({ totalQuantity: 1000, waitingRoom: { admissionTtlSeconds: 1 } });

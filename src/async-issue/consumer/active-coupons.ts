@@ -6,9 +6,9 @@ const PRUNE_EVERY_MS = 30_000;
 const PRUNE_GRACE_MS = 60_000;
 
 /**
- * The coupons whose streams a consumer polls: read from Redis at most once a second, and every
- * `pruneEveryMs` rid of coupons whose window closed a while ago and whose stream is empty
- * (nothing more can arrive for them).
+ * The coupons whose streams a consumer reads (the async ones): read from Redis at most once a
+ * second, and every `pruneEveryMs` rid of coupons whose window closed a while ago (or that are sync)
+ * and whose stream is empty (nothing more can arrive for them).
  */
 export class ActiveCoupons {
   private list: number[] = [];
@@ -17,7 +17,8 @@ export class ActiveCoupons {
 
   constructor(
     private readonly streams: ReservationStreams,
-    private readonly windowEndOf: (couponId: number) => Promise<number | null>,
+    /** When entries stop arriving for a coupon (its window's end; null: not loaded, kept). */
+    private readonly queuesUntil: (couponId: number) => Promise<number | null>,
     private readonly pruneEveryMs = PRUNE_EVERY_MS,
   ) {}
 
@@ -36,7 +37,7 @@ export class ActiveCoupons {
 
   private async pruneFinished(): Promise<void> {
     for (const couponId of this.list) {
-      const [end, queued] = await Promise.all([this.windowEndOf(couponId), this.streams.length(couponId)]);
+      const [end, queued] = await Promise.all([this.queuesUntil(couponId), this.streams.length(couponId)]);
       if (end !== null && queued === 0 && end + PRUNE_GRACE_MS < Date.now()) await this.streams.deactivate(couponId);
     }
   }

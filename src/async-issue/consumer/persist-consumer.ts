@@ -3,14 +3,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isDataError } from '../../adapters/mysql/mysql-errors.js';
 import { isStorageUnavailable } from '../../adapters/unavailable.js';
 import type { Deps } from '../../deps.js';
+import { IssueMode } from '../../domain/coupon.js';
 import { FailureKind } from '../../domain/issue-failure.js';
 import { readRedisRules } from '../coupon-mirror.js';
 import { giveUpEntry } from '../failures/give-up.js';
 import { isMalformed, type ReservationEntry } from '../stream/reservation-entry.js';
-import { ReservationStreams, type StreamEntry } from '../stream/reservation-streams.js';
+import { ReservationStreams, type NewEntries, type StreamEntry } from '../stream/reservation-streams.js';
 import { ActiveCoupons } from './active-coupons.js';
 import { groupByCoupon, persistBatch } from './persist-batch.js';
 import { Reclaimer } from './reclaimer.js';
+
+/** How long one read waits for new entries: short enough that the list of coupons, refreshed each round, stays within about a second. */
+const NEW_ENTRIES_WAIT_MS = 1000;
 
 export interface ConsumerOptions {
   readonly name: string;
@@ -51,12 +55,20 @@ export class PersistConsumer {
   private readonly streams: ReservationStreams;
   private readonly coupons: ActiveCoupons;
   private readonly reclaimer: Reclaimer;
+  private readonly newEntries: NewEntries;
 
   constructor(private readonly deps: Deps, private readonly opts: ConsumerOptions) {
     this.streams = new ReservationStreams(deps);
     this.coupons = new ActiveCoupons(
-      this.streams, async (couponId) => (await readRedisRules(deps, couponId))?.dateIssueEnd.getTime() ?? null, opts.pruneEveryMs,
+      this.streams,
+      async (couponId) => {
+        const rules = await readRedisRules(deps, couponId);
+        // A coupon bound to the sync path never queues an entry (listed before this was known, or by an older version).
+        return rules?.issueMode === IssueMode.SYNC ? 0 : rules?.dateIssueEnd.getTime() ?? null;
+      },
+      opts.pruneEveryMs,
     );
+    this.newEntries = this.streams.newEntries(opts.name, opts.batchSize, NEW_ENTRIES_WAIT_MS);
     this.reclaimer = new Reclaimer(
       this.streams,
       { consumer: opts.name, batchSize: opts.batchSize, claimIdleMs: opts.claimIdleMs, maxDeliveries: opts.maxDeliveries },
@@ -69,47 +81,43 @@ export class PersistConsumer {
     return `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   }
 
-  /** Asks the loop to stop after the batch in hand. */
+  /** Asks the loop to stop after the batch in hand; a wait for new entries ends at once. */
   stop(): void {
     this.stopping = true;
+    void this.newEntries.close();
   }
 
   /** Runs until stop(); resolves once the batch in hand is committed and acknowledged. */
   async run(): Promise<void> {
     await this.recoverOwnPending();
-    let idleMs = 1;
     while (!this.stopping) {
-      let handled = 0;
       try {
-        handled = await this.pollOnce();
+        await this.pollOnce();
       } catch (err) {
+        if (this.stopping) break;
         // Redis away or a bug outside a batch: nothing was acknowledged, so waiting and retrying loses nothing.
         this.deps.log.warn({ err: (err as Error).message }, 'consumer poll failed; retrying');
         await sleep(500);
       }
-      idleMs = handled > 0 ? 1 : Math.min(idleMs * 2, 50);
-      if (handled === 0 && !this.stopping) await sleep(idleMs);
     }
+    await this.newEntries.close();
     await Promise.all(this.acks);
   }
 
-  /** One round: reclaim what dead consumers left, read new entries, persist them. Returns how many entries it handled. */
-  private async pollOnce(): Promise<number> {
+  /**
+   * One round: reclaim what dead consumers left (every so often, and only where entries are
+   * pending), then wait for new entries (the reader blocks while there are none) and persist them.
+   */
+  private async pollOnce(): Promise<void> {
     const coupons = await this.coupons.current();
-    if (coupons.length === 0) return 0;
-    let handled = 0;
-    if (Date.now() - this.lastClaimAt >= Math.min(this.opts.claimIdleMs / 2, 5000)) {
+    if (coupons.length > 0 && Date.now() - this.lastClaimAt >= Math.min(this.opts.claimIdleMs / 2, 5000)) {
       this.lastClaimAt = Date.now();
-      for (const couponId of coupons) {
-        const taken = await this.reclaimer.reclaim(couponId, () => this.stopping);
-        this.stats.reclaimed += taken;
-        handled += taken;
+      for (const couponId of await this.streams.withPending(coupons)) {
+        this.stats.reclaimed += await this.reclaimer.reclaim(couponId, () => this.stopping);
       }
     }
-    const replies = await Promise.all(coupons.map((couponId) => this.streams.read(couponId, this.opts.name, '>', this.opts.batchSize)));
-    const entries = replies.flat();
+    const entries = await this.newEntries.read(coupons);
     if (entries.length) await this.handle(entries);
-    return handled + entries.length;
   }
 
   /** A consumer restarted under its old name first finishes what it had read but not acknowledged. */

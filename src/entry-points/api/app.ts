@@ -28,7 +28,7 @@ export interface AppOptions {
 
 export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<FastifyInstance> {
   const security = deps.config.security;
-  const { app, isOverloaded } = await createFastify(deps.log, security);
+  const { app, isOverloaded } = await createFastify(deps.log, security, deps.config.logRequests);
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
   const strategy = opts.strategy ?? createStrategy(deps.config.issueStrategy, deps);
   const identity = createIdentity(security);

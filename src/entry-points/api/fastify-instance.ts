@@ -11,7 +11,7 @@ import { REQUEST_ID_HEADER, requestIdGenerator } from './request-id.js';
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
-/** One log line per request, written after the answer (Fastify's default writes two). */
+/** With LOG_REQUESTS, one log line per request, written after the answer (Fastify's default writes two). */
 class OneLineRequestLog extends LogController {
   constructor(private readonly enabled: boolean) {
     super();
@@ -19,7 +19,7 @@ class OneLineRequestLog extends LogController {
 
   override incomingRequest(): void {}
   override requestCompleted(err: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
-    if (!this.enabled) return; // spare building the line under load-test log levels
+    if (!this.enabled) return; // off: not even the line is built
     req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), err: err?.message }, 'request');
   }
 }
@@ -38,13 +38,13 @@ export interface ConfiguredServer {
  * the shutdown refusal). The API adds its routes; the bench's no-I/O baseline adds one, so both are
  * measured on the same footing.
  */
-export async function createFastify(log: Logger, security: SecurityConfig): Promise<ConfiguredServer> {
+export async function createFastify(log: Logger, security: SecurityConfig, logRequests: boolean): Promise<ConfiguredServer> {
   // Node checks these only every connectionsCheckingInterval: checked each second, a stalled request
   // is cut off within requestTimeout + 1 s (TRAPS.md).
   const requestTimeout = security.requestTimeoutMs;
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    logController: new OneLineRequestLog(log.isLevelEnabled('info')),
+    logController: new OneLineRequestLog(logRequests && log.isLevelEnabled('info')),
     bodyLimit: BODY_LIMIT_BYTES,
     // Requests that arrive while closing get our 503 body (below), not Fastify's own.
     return503OnClosing: false,
@@ -66,14 +66,12 @@ export async function createFastify(log: Logger, security: SecurityConfig): Prom
   app.decorateRequest('verifiedUserId', null);
   // First of the onRequest hooks: an overloaded process refuses before any other work.
   const isOverloaded = await registerLoadShedding(app, security);
-  app.addHook('onRequest', (req, reply, done) => {
-    reply.header(REQUEST_ID_HEADER, req.id);
-    done();
-  });
   let closing = false;
   app.addHook('preClose', async () => { closing = true; });
-  app.addHook('onRequest', async () => {
-    if (closing) throw new UnavailableError('the server is shutting down; try again');
+  // One synchronous hook for both: an async one costs every request a promise and a microtask turn.
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, req.id);
+    done(closing ? new UnavailableError('the server is shutting down; try again') : undefined);
   });
   return { app, isOverloaded };
 }

@@ -40,7 +40,8 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
     }
     void parseJson(req, text, (err, value) => {
       if (err) done(err, undefined);
-      else if (!wellFormed(value)) done(new InvalidRequestError('the body holds a lone UTF-16 surrogate (\\uD800-\\uDFFF)'), undefined);
+      // Valid UTF-8 encodes no surrogate: only a \u escape can make one, so bodies without any skip the walk.
+      else if (text.includes('\\u') && !wellFormed(value)) done(new InvalidRequestError('the body holds a lone UTF-16 surrogate (\\uD800-\\uDFFF)'), undefined);
       else done(null, value);
     });
   });

@@ -22,8 +22,11 @@ export function benchCommand(config: () => Config): Command {
     .option('--users <n>', 'draw users from a pool of n (default: fresh users; repeat: 2x quantity)', positiveInt)
     .option('--repeat-share <share>', 'share of requests by a user already seen (flood, many)', share, 0)
     .addOption(new Option('--generator <name>', 'load generator (auto: wrk when installed)').choices(['auto', 'autocannon', 'wrk']).default('auto'))
-    .option('--workers <n>', 'autocannon worker threads', positiveInt, 1)
+    .option('--workers <n>', 'autocannon worker threads (default: half the cores)', positiveInt)
     .option('--wrk-threads <n>', 'wrk threads', positiveInt, 1)
+    .option('--api-workers <n>', 'API processes behind the port (API_WORKERS of the api child); their CPU is summed', positiveInt, 1)
+    .option('--consumers <n>', 'consumer processes of redis-async; their CPU is summed', positiveInt, 1)
+    .option('--own-redis', 'run on a redis-server of the bench\'s own (persistence off) instead of REDIS_URL, so Redis\'s CPU per request is the run\'s alone', false)
     .option('--warmup <seconds>', 'untimed load on a coupon of its own before each strategy', nonNegativeNumber, 1)
     .option('--json <file>', 'write one JSON object per row (and the run\'s settings) to file')
     .option('--out <dir>', 'write a Markdown report and an SVG chart to dir')
@@ -34,7 +37,7 @@ export function benchCommand(config: () => Config): Command {
     .option('--cpu-prof <dir>', 'run each api child with --cpu-prof into dir')
     .option('--drain-timeout <seconds>', 'how long to wait for the consumer to catch up', positiveInt, 60)
     .option('--no-progress', 'no live progress bar')
-    .option('--no-generator-check', 'skip the wrk -t1 -c64 comparison on the baseline')
+    .option('--no-generator-check', 'skip comparing the baseline with the same generator given one more thread')
     .action(async (flags: BenchFlags) => {
       const c = config();
       requireLoadTools('bench');

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Reserver } from '../../../async-issue/reserver.js';
 import type { RateLimiter } from '../../../rate-limit/rate-limiter.js';
 import type { IssueStrategy } from '../../../sync-issue/index.js';
@@ -76,17 +76,31 @@ export function registerIssueRoutes(app: FastifyInstance, d: IssueRouteDeps, onA
     return OK;
   });
 
+  // Refusals come back as values here: throwing each of a flood's 409s halved throughput (docs/benchmarks.md).
+  const reserve = async (req: FastifyRequest<{ Body: IssueRequestOfTokenUser }>, reply: FastifyReply, userId: number, noRoom: boolean) => {
+    const { couponId } = req.body;
+    const decide = () => d.reserver.decide(couponId, userId, req.ip);
+    // Known to have no room: no claim to begin or settle, so no promises for them either.
+    const refusal = await (noRoom ? decide() : claimThrough(await claimOf(couponId, userId, req.body.ticket), decide));
+    if (refusal) return sendCouponError(reply, refusal, recordAsync);
+    recordAsync?.(req, reply, 'OK');
+    return reply.status(202).send(OK);
+  };
+
   // Accepted once reserved in Redis and queued in its stream; the consumer writes it to MySQL.
   app.post<{ Body: IssueRequestOfTokenUser }>('/v1/issue-async', {
     onRequest,
     config: { recordAnswer: recordAsync },
     schema: issueRouteSchema(202, body),
-  }, async (req, reply) => {
-    // Refusals come back as values here: throwing each of a flood's 409s halved throughput (docs/benchmarks.md).
+  }, (req, reply) => {
     const userId = d.identity.userFor(req, req.body.userId);
-    const refusal = await claimThrough(await claimOf(req.body.couponId, userId, req.body.ticket), () => d.reserver.decide(req.body.couponId, userId, req.ip));
-    if (refusal) return sendCouponError(reply, refusal, recordAsync);
-    recordAsync?.(req, reply, 'OK');
-    return reply.status(202).send(OK);
+    // A sold-out flood's answer is in this process's memory: sent at once, without a promise, unless
+    // a waiting room may have to check the ticket first.
+    const couponId = req.body.couponId;
+    const noRoom = d.room === undefined || d.room.knownWithoutRoom(couponId);
+    const cached = noRoom ? d.reserver.cachedRefusal(couponId, userId) : undefined;
+    if (cached === undefined) return reserve(req, reply, userId, noRoom);
+    sendCouponError(reply, cached, recordAsync);
+    return undefined; // sent: returning the reply would make Fastify send it twice
   });
 }
