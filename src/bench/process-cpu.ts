@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { childPids } from '../harness/service-processes.js';
 
 /**
  * CPU time of the processes a bench row runs on, read from /proc/<pid>/stat (utime + stime):
@@ -58,22 +59,10 @@ function ticksOf(statFile: string): number | undefined {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-/** The pid and every live descendant of it (e.g. node:cluster workers), through each thread's children list. */
+/** The pid and every live descendant of it (e.g. node:cluster workers). */
 export function processTree(pid: number): number[] {
   const tree = [pid];
-  for (let i = 0; i < tree.length; i++) {
-    const tasks = (() => {
-      try {
-        return readdirSync(`/proc/${tree[i]}/task`);
-      } catch {
-        return [];
-      }
-    })();
-    for (const task of tasks) {
-      const children = readText(`/proc/${tree[i]}/task/${task}/children`)?.trim();
-      if (children) tree.push(...children.split(' ').map(Number));
-    }
-  }
+  for (let i = 0; i < tree.length; i++) tree.push(...childPids(tree[i]!));
   return tree;
 }
 
