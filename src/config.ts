@@ -23,6 +23,14 @@ export const WORKER_COUNT_RULE = `auto or an integer from 1 to ${MAX_API_WORKERS
 const EnvSchema = z.object({
   MYSQL_URL: z.url({ protocol: /^mysql$/ }).default('mysql://root@127.0.0.1:3306/coupon'),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  /** Seed nodes of a Redis Cluster (`host:port,host:port`); when set, REDIS_URL is not used. */
+  REDIS_CLUSTER_NODES: z.string().regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]').optional(),
+  /**
+   * After each reservation, WAIT until this many replicas have it (at most REDIS_WAIT_TIMEOUT_MS):
+   * narrows what a failover loses to asynchronous replication. 0: off.
+   */
+  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).default(0),
+  REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(100),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   ISSUE_STRATEGY: z.enum(STRATEGY_NAMES).default('mysql-atomic'),
@@ -63,6 +71,11 @@ export type Config = Readonly<{
   mysqlUrl: string;
   mysqlDatabase: string;
   redisUrl: string;
+  /** A Redis Cluster's seed nodes (`host:port`), or null for the one Redis at redisUrl. */
+  redisClusterNodes: readonly string[] | null;
+  /** Replicas a reservation waits for before its 202 (0: none), and for how long at most. */
+  redisWaitReplicas: number;
+  redisWaitTimeoutMs: number;
   port: number;
   host: string;
   issueStrategy: StrategyName;
@@ -107,6 +120,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mysqlUrl: e.MYSQL_URL,
     mysqlDatabase: database,
     redisUrl: e.REDIS_URL,
+    redisWaitReplicas: e.REDIS_WAIT_REPLICAS,
+    redisWaitTimeoutMs: e.REDIS_WAIT_TIMEOUT_MS,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES ? Object.freeze(e.REDIS_CLUSTER_NODES.split(',')) : null,
     port: e.PORT,
     host: e.HOST,
     issueStrategy: e.ISSUE_STRATEGY,

@@ -20,7 +20,7 @@ export interface Deps {
 export function createDeps(config: Config, name = 'fcfs-coupon'): Deps {
   const log = pino({ name, level: config.logLevel });
   const db = createPool(config.mysqlUrl, config.mysqlPoolSize);
-  const redis = createRedis(config.redisUrl, name);
+  const redis = createRedis(config, name);
   // ioredis emits 'error' on every failed reconnect; without a listener Node would crash the process.
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   const keys = createKeys(config.redisKeyPrefix);

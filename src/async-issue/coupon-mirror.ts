@@ -108,9 +108,11 @@ export async function resyncAfterRestart(deps: Deps, couponId: number, marks?: R
   }
   await withRedisLock(deps, deps.keys.rebuildLock(couponId), REBUILD_LOCK, async () => {
     const copied = await copyPersistedUsersToRedis(deps, couponId);
-    await renewEpoch(deps, couponId);
+    // Counted and told before the epoch is renewed: until then a sold-out coupon's cached answer still
+    // refuses everyone, so what the users hash holds is what survived, not units already sold again.
     const loss = await assessLoss(deps, couponId, { marks });
     await reportLoss(deps, loss, `redis restarted; coupon ${couponId} checked against mysql (${copied} persisted users put back)`, marks);
+    await renewEpoch(deps, couponId);
   });
 }
 

@@ -7,10 +7,11 @@ import {
   CouponNotExistError, CouponSoldOutError, DuplicatedIssueError, IssueModeMismatchError, IssueWindowClosedError, UnavailableError,
   type CouponError,
 } from '../errors.js';
+import { waitForReplicas } from '../adapters/redis/client.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { publishIssueMode, readRedisRules, rebuildCouponState, resyncAfterRestart } from './coupon-mirror.js';
 import { ReservationMarks } from './loss/reservation-marks.js';
-import { watchRedisRestarts } from './loss/restart-watch.js';
+import { watchRedisRestarts, type Affected } from './loss/restart-watch.js';
 import { ReservationStreams } from './stream/reservation-streams.js';
 import { RulesCache, type CachedRules } from './rules-cache.js';
 
@@ -66,20 +67,40 @@ export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver
   const cache = new RulesCache(CACHE_TTL_MS, MAX_CACHED_COUPONS, opts.soldOutWinners ?? deps.config.soldOutCacheWinners);
   const once = singleFlight<string, unknown>();
   const marks = new ReservationMarks(deps);
-  // A restarted Redis may have lost reservations without losing the coupon (no rebuild then): check at once.
-  const resyncAll = async () => {
+  // A restarted Redis, or a cluster master replaced by its replica, may have lost reservations
+  // without losing the coupon (no rebuild then): check the coupons it serves at once.
+  const resyncAll = async (affected: Affected) => {
     const coupons = new Set([...marks.coupons(), ...await new ReservationStreams(deps).activeCoupons()]);
     for (const couponId of coupons) {
-      cache.forget(couponId);
+      if (!affected(deps.keys.rules(couponId))) continue;
+      // Forgotten after, not before: until the persisted users are back, the cached sold-out answer
+      // must hold, or the script would sell what MySQL already holds (and MySQL would refuse it).
       await resyncAfterRestart(deps, couponId, marks);
+      cache.forget(couponId);
     }
   };
   const unwatch = watchRedisRestarts(
     deps.redis,
-    () => void resyncAll().catch((err: Error) => deps.log.warn({ err: err.message }, 'resync after a redis restart failed; coupon reconcile tells what was lost')),
-    (err) => deps.log.debug({ err: err.message }, 'redis run_id not read'),
+    resyncAll,
+    (err) => deps.log.warn({ err: err.message }, 'redis restart check or resync failed; tried again at the next check (coupon reconcile tells what was lost)'),
   );
   const couponIds = new CouponIds(deps.db);
+  const { redisWaitReplicas: waitReplicas, redisWaitTimeoutMs: waitTimeoutMs } = deps.config;
+  let unreplicated = { count: 0, toldAt: 0 };
+  /**
+   * The opt-in WAIT: the 202 goes once a replica holds the reservation, so a failover promoting it
+   * keeps it. Past the timeout the 202 goes anyway (the reservation is made; refusing it now would
+   * turn it into a unit sold to nobody the user knows of), told at most once a second.
+   */
+  const replicate = async (couponId: number): Promise<void> => {
+    const acked = await waitForReplicas(deps.redis, deps.keys.rules(couponId), waitReplicas, waitTimeoutMs).catch(() => 0);
+    if (acked >= waitReplicas) return;
+    unreplicated.count++;
+    if (Date.now() - unreplicated.toldAt < 1000) return;
+    deps.log.warn({ couponId, reservations: unreplicated.count, replicas: waitReplicas, timeoutMs: waitTimeoutMs },
+      'reservations answered 202 before a replica acknowledged them (REDIS_WAIT_REPLICAS): a failover now may lose them');
+    unreplicated = { count: 0, toldAt: Date.now() };
+  };
 
   const loadRules = async (couponId: number, previous: CachedRules | undefined): Promise<Omit<CachedRules, 'expiresAt'>> => {
     const startedAt = Date.now();
@@ -160,8 +181,10 @@ export function createReserver(deps: Deps, opts: ReserverOptions = {}): Reserver
     const remembered = limiter?.remembered(couponId, userId, ip, nowMs);
     if (remembered) return remembered;
     const { outcome, held } = await deps.scripts.issueReserve(couponId, userId, nowMs, limiter?.args(ip));
-    if (outcome === 'RESERVED') marks.note(couponId, held);
-    else if (outcome === 'SOLD_OUT') snapshotWinners(rules);
+    if (outcome === 'RESERVED') {
+      marks.note(couponId, held);
+      if (waitReplicas > 0) await replicate(couponId);
+    } else if (outcome === 'SOLD_OUT') snapshotWinners(rules);
     return limiter?.note(outcome, couponId, userId, ip, nowMs) ?? outcome;
   };
 

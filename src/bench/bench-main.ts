@@ -46,7 +46,7 @@ export async function runBenchCommand(flags: BenchFlags, c: Config): Promise<num
   if (flags.scenario.includes('waiting-room')) {
     const { runWaitingRoomBench } = await import('./waiting-room-scenario.js');
     const f = await runWaitingRoomBench({
-      mysqlUrl: c.mysqlUrl, redisUrl: c.redisUrl, redisKeyPrefix: c.redisKeyPrefix, quantity: flags.quantity,
+      mysqlUrl: c.mysqlUrl, redisUrl: c.redisUrl, redisClusterNodes: c.redisClusterNodes, redisKeyPrefix: c.redisKeyPrefix, quantity: flags.quantity,
       joiners: flags.users ?? 10 * flags.quantity, connections: flags.connections, log: (line) => process.stderr.write(`${line}\n`),
     });
     process.stdout.write(`\nwaiting-room: ${JSON.stringify(f)}\n`);
@@ -77,6 +77,7 @@ export async function runBenchCommand(flags: BenchFlags, c: Config): Promise<num
     url: flags.url,
     mysqlUrl: c.mysqlUrl,
     redisUrl: c.redisUrl,
+    redisClusterNodes: c.redisClusterNodes,
     redisKeyPrefix: c.redisKeyPrefix,
     adminToken: c.adminToken,
     database: flags.database,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '../adapters/mysql/migrations.js';
-import { deleteKeysWithPrefix } from '../adapters/redis/client.js';
+import { deleteKeysWithPrefix, type RedisTarget } from '../adapters/redis/client.js';
 import { createCouponEvents, hasRoute, type ApiTarget } from '../harness/api-client.js';
 import { dropDatabase, withDatabase } from '../harness/database.js';
 import { PERSISTENCE_OFF, startRedisServer } from '../harness/redis-server.js';
@@ -51,6 +51,7 @@ export interface BenchOptions {
   readonly url: string | undefined;
   readonly mysqlUrl: string;
   readonly redisUrl: string;
+  readonly redisClusterNodes: readonly string[] | null;
   /** Used as-is with --url; otherwise the bench nests a prefix of its own under it. */
   readonly redisKeyPrefix: string;
   readonly adminToken: string | undefined;
@@ -256,22 +257,22 @@ interface RunContext {
 async function openStage(variant: BenchVariant, own: { mysqlUrl: string; prefix: string }, ctx: RunContext, teardown: Teardown): Promise<Stage> {
   const { mysqlUrl, prefix } = own;
   const { opts } = ctx;
-  let redisUrl = opts.redisUrl;
+  let redis: RedisTarget = opts;
   const privateServerArgs = variant.redis !== undefined && variant.redis !== 'shared' ? variant.redis.privateServerArgs : opts.ownRedis ? PERSISTENCE_OFF : undefined;
   if (privateServerArgs !== undefined) {
     const server = await startRedisServer(privateServerArgs);
     teardown.add(() => server.stop());
-    redisUrl = server.url;
+    redis = { redisUrl: server.url, redisClusterNodes: null };
     opts.log(`variant ${variant.name}: a redis-server of its own at ${server.url} (${privateServerArgs.join(' ')})`);
     if (opts.keepData) opts.log(`variant ${variant.name}: --keep-data keeps MySQL only; its redis-server stops with it`);
   }
-  const store = openStore(mysqlUrl, redisUrl, prefix);
+  const store = openStore(mysqlUrl, redis, prefix);
   teardown.add(async () => {
     if (opts.url === undefined && !opts.keepData) await deleteKeysWithPrefix(store.redis, prefix).catch(() => {});
     await store.close();
   });
   const serverPids = await serverPidsOf(store);
-  const env = { MYSQL_URL: mysqlUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
+  const env = { MYSQL_URL: mysqlUrl, REDIS_URL: redis.redisUrl, REDIS_CLUSTER_NODES: redis.redisClusterNodes?.join(',') ?? '', REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
   if (variant.identity !== 'jwt') return { variant, mysqlUrl, store, env, apiEnv: variant.apiEnv, adminToken: opts.adminToken, tokenFile: undefined, serverPids };
   // Signed here, before any load of the variant starts, so the clock never runs on signing.
   const pooled = Math.max(0, ...opts.scenarios.map((s) => planScenario(s, opts).users));
@@ -289,7 +290,9 @@ async function openStage(variant: BenchVariant, own: { mysqlUrl: string; prefix:
 async function serverPidsOf(store: Store): Promise<Stage['serverPids']> {
   const [info, [rows]] = await Promise.all([store.redis.info('server'), store.db.query<RowDataPacket[]>('SELECT @@pid_file AS pidFile')]);
   const pidFile = rows[0]?.['pidFile'] as string | null | undefined;
-  return { redis: localPid(redisPidOf(info), REDIS_PROCESS_NAMES), mysql: serverPid(pidFile ?? undefined, MYSQL_PROCESS_NAMES) };
+  // A cluster is several redis-servers and INFO answers from one of them: not counted rather than undercounted.
+  const redis = store.redis.isCluster ? undefined : localPid(redisPidOf(info), REDIS_PROCESS_NAMES);
+  return { redis, mysql: serverPid(pidFile ?? undefined, MYSQL_PROCESS_NAMES) };
 }
 
 async function startServices(strategy: BenchStrategy, stage: Stage, ctx: RunContext): Promise<Running> {

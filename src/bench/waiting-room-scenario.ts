@@ -16,6 +16,7 @@ import { openStore } from '../harness/verify.js';
 export interface WaitingRoomBenchOptions {
   readonly mysqlUrl: string;
   readonly redisUrl: string;
+  readonly redisClusterNodes: readonly string[] | null;
   readonly redisKeyPrefix: string;
   readonly quantity: number;
   readonly joiners: number;
@@ -48,7 +49,7 @@ export async function runWaitingRoomBench(o: WaitingRoomBenchOptions): Promise<W
   await migrate(mysqlUrl);
   const api = await startHttpProcess({ MYSQL_URL: mysqlUrl, REDIS_URL: o.redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' }, { name: 'api-waiting-room' });
   const pool = new Pool(api.url, { connections: o.connections, pipelining: 1 });
-  const store = openStore(mysqlUrl, o.redisUrl, prefix);
+  const store = openStore(mysqlUrl, o, prefix);
   let requests = 0;
   const call = async (method: 'GET' | 'POST', path: string, body?: object): Promise<Answer> => {
     requests++;

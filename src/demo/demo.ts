@@ -20,6 +20,7 @@ export interface DemoOptions {
   readonly database: string;
   readonly mysqlUrl: string;
   readonly redisUrl: string;
+  readonly redisClusterNodes: readonly string[] | null;
   readonly redisKeyPrefix: string;
   readonly adminToken: string | undefined;
   readonly log: (line: string) => void;
@@ -50,7 +51,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const mysqlUrl = own ? withDatabase(opts.mysqlUrl, opts.database) : opts.mysqlUrl;
   const prefix = own ? `${opts.redisKeyPrefix}demo-${randomBytes(4).toString('hex')}:` : opts.redisKeyPrefix;
   const procs: ServiceProcess[] = [];
-  const store = openStore(mysqlUrl, opts.redisUrl, prefix);
+  const store = openStore(mysqlUrl, opts, prefix);
   const logs = createLogDir('coupon-demo-');
   let exact = false;
   try {

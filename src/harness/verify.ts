@@ -1,7 +1,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createPool, type Pool } from '../adapters/mysql/pool.js';
-import { createRedis, type Redis } from '../adapters/redis/client.js';
+import { createRedis, type Redis, type RedisTarget } from '../adapters/redis/client.js';
 import { createKeys, type Keys } from '../adapters/redis/keys.js';
 
 /** Reads the outcome of a scenario straight from MySQL and Redis, never through the service under test. */
@@ -12,16 +12,16 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export function openStore(mysqlUrl: string, redisUrl: string, prefix: string): Store {
+export function openStore(mysqlUrl: string, redis: RedisTarget, prefix: string): Store {
   const db = createPool(mysqlUrl, 4);
-  const redis = createRedis(redisUrl, 'coupon-bench');
-  redis.on('error', () => {}); // failures surface on the commands themselves
+  const client = createRedis(redis, 'coupon-bench');
+  client.on('error', () => {}); // failures surface on the commands themselves
   return {
     db,
-    redis,
+    redis: client,
     keys: createKeys(prefix),
     async close() {
-      await Promise.allSettled([db.end(), redis.quit()]);
+      await Promise.allSettled([db.end(), client.quit()]);
     },
   };
 }
@@ -83,19 +83,16 @@ export async function readOutcome(store: Store, couponIds: readonly number[]): P
 }
 
 async function readRedis(store: Store, couponIds: readonly number[]): Promise<{ redisReserved: number; streamLeft: number }> {
-  const pipe = store.redis.pipeline();
-  for (const id of couponIds) {
-    pipe.hlen(store.keys.users(id));
-    pipe.xlen(store.keys.stream(id));
-  }
-  const replies = (await pipe.exec()) ?? [];
+  // One pipeline per coupon: a cluster runs a pipeline on one node, and coupons spread over several.
+  const replies = await Promise.all(couponIds.map((id) => store.redis.pipeline().hlen(store.keys.users(id)).xlen(store.keys.stream(id)).exec()));
   let redisReserved = 0;
   let streamLeft = 0;
-  replies.forEach(([err, value], i) => {
+  for (const [[hlenErr, reserved], [xlenErr, left]] of replies as [[Error | null, number], [Error | null, number]][]) {
+    const err = hlenErr ?? xlenErr;
     if (err) throw err;
-    if (i % 2 === 0) redisReserved += Number(value);
-    else streamLeft += Number(value);
-  });
+    redisReserved += Number(reserved);
+    streamLeft += Number(left);
+  }
   return { redisReserved, streamLeft };
 }
 

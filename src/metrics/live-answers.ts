@@ -51,14 +51,14 @@ export function createLiveAnswers(client: { redis: Redis; keys: Keys }, onError:
     const taken = coupons;
     coupons = new Map();
     const second = Math.floor(Date.now() / 1000);
-    const pipe = client.redis.pipeline();
-    for (const [couponId, s] of taken) {
+    // One pipeline per coupon: a cluster runs a pipeline on one node, and coupons spread over several.
+    await Promise.all([...taken].map(([couponId, s]) => {
       const key = client.keys.liveSecond(couponId, second);
+      const pipe = client.redis.pipeline();
       for (const [code, c] of s.codes) pipe.hincrby(key, `c:${code}`, c.n);
       for (const [bucket, c] of s.latency) pipe.hincrby(key, `l:${bucket}`, c.n);
-      pipe.expire(key, LIVE_SECOND_TTL_S);
-    }
-    await pipe.exec();
+      return pipe.expire(key, LIVE_SECOND_TTL_S).exec();
+    }));
   };
   const timer = setInterval(() => { flush().catch(onError); }, intervalMs);
   timer.unref();

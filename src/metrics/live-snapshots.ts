@@ -104,18 +104,20 @@ export function createLiveHub(deps: Deps, now: () => Date = deps.now): LiveHub {
       if (f) f.lastSecond = second;
       return Array.from({ length: Math.max(0, second - from + 1) }, (_, k) => from + k);
     });
-    const pipe = deps.redis.pipeline();
-    for (const [i, id] of ids.entries()) for (const s of ranges[i]!) pipe.hgetall(deps.keys.liveSecond(id, s));
+    // One pipeline per coupon: a cluster runs a pipeline on one node, and coupons spread over several.
     const [coupons, states, hashes] = await Promise.all([
       Promise.all(ids.map((id) => repo.findCouponById(deps.db, id))),
       readStatesOf(deps, ids),
-      pipe.exec(),
+      Promise.all(ids.map((id, i) => {
+        const pipe = deps.redis.pipeline();
+        for (const s of ranges[i]!) pipe.hgetall(deps.keys.liveSecond(id, s));
+        return pipe.exec();
+      })),
     ]);
-    let next = 0;
-    const summed = ranges.map((r) => {
+    const summed = ranges.map((r, i) => {
       const sum: Record<string, number> = {};
       for (let k = 0; k < r.length; k++) {
-        const [err, hash] = hashes?.[next++] ?? [null, {}];
+        const [err, hash] = hashes[i]?.[k] ?? [null, {}];
         if (err) throw err;
         for (const [field, v] of Object.entries(hash as Record<string, string>)) sum[field] = (sum[field] ?? 0) + Number(v);
       }

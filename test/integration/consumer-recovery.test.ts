@@ -11,6 +11,7 @@ import { createReserver } from '../../src/async-issue/reserver.js';
 import { drainWithConsumer, waitForDrain, waitUntil } from '../helpers/drain.js';
 import { spawnCli, type ServiceProcess } from '../../src/harness/service-processes.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { killMidDrain as killConsumerMidDrain, reservedCoupon as reservedCouponOf, rowsOf as rowsOfCoupon } from '../helpers/consumer-kill.js';
 import { createTestEnv, failuresOf, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;
@@ -19,18 +20,9 @@ afterAll(async () => { await t?.destroy(); });
 
 const TOTAL = 20_000;
 
-/** A sold-out coupon whose TOTAL reservations all wait in the stream: a drain long enough to interrupt. */
-async function reservedCoupon(): Promise<number> {
-  const couponId = await insertTestCoupon(t.deps, { total: TOTAL });
-  const reserver = createReserver(t.deps);
-  for (let from = 1; from <= TOTAL; from += 2000) {
-    await Promise.all(Array.from({ length: 2000 }, (_, i) => reserver.reserve(couponId, from + i)));
-  }
-  expect(await t.deps.redis.xlen(t.deps.keys.stream(couponId))).toBe(TOTAL);
-  return couponId;
-}
+const reservedCoupon = () => reservedCouponOf(t, TOTAL);
 
-const rowsOf = async (couponId: number) => (await countIssues(t.deps.db, couponId)).rows;
+const rowsOf = (couponId: number) => rowsOfCoupon(t, couponId);
 
 async function expectExact(couponId: number): Promise<void> {
   expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: TOTAL, distinctUsers: TOTAL, issuedQuantity: TOTAL, totalQuantity: TOTAL });
@@ -40,29 +32,7 @@ async function expectExact(couponId: number): Promise<void> {
   expect(await failuresOf(t.deps, couponId)).toEqual([]);
 }
 
-/**
- * Starts a consumer process and, once it has persisted some rows, kills it with SIGKILL while it holds
- * entries it read but did not acknowledge: frozen with SIGSTOP, inspected, killed only then (or let go
- * on for a few ms and caught again), so the recovery under test always has something to recover.
- */
-async function killMidDrain(couponId: number, env: Record<string, string>): Promise<number> {
-  const name = env.CONSUMER_NAME!;
-  const first = spawnCli(['consumer'], { ...t.env, CONSUMER_BATCH_SIZE: '100', ...env });
-  await waitUntil('first rows persisted', async () => (await rowsOf(couponId)) >= 1000, 30_000);
-  for (let attempt = 0; ; attempt++) {
-    first.child.kill('SIGSTOP');
-    const held = (await t.deps.redis.xpending(t.deps.keys.stream(couponId), CONSUMER_GROUP, '-', '+', 1000, name));
-    if (held.length > 0) break;
-    if (attempt === 100) throw new Error('never caught the consumer holding entries');
-    first.child.kill('SIGCONT');
-    await new Promise((r) => setTimeout(r, 3));
-  }
-  first.child.kill('SIGKILL');
-  expect(await first.exited).toBe('SIGKILL');
-  const atKill = await rowsOf(couponId);
-  expect(atKill).toBeLessThan(TOTAL); // truly mid-drain, or the test proves nothing
-  return atKill;
-}
+const killMidDrain = (couponId: number, env: Record<string, string>) => killConsumerMidDrain(t, couponId, TOTAL, env);
 
 async function drainWith(proc: ServiceProcess, couponId: number): Promise<void> {
   try {

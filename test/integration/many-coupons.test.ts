@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisNode } from '../../src/adapters/redis/client.js';
 import { CONSUMER_GROUP } from '../../src/adapters/redis/keys.js';
 import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
 import { publishCouponRules } from '../../src/async-issue/coupon-mirror.js';
@@ -61,7 +62,7 @@ describe('a consumer with many coupons listed', () => {
 
   it('drains exactly through the per-stream reads it uses on Redis Cluster (here forced on one node)', async () => {
     // Without auto-pipelining: ioredis would pipeline this client by cluster slots, which a single node has not.
-    const redis = t.deps.redis.duplicate({ enableAutoPipelining: false });
+    const redis = (t.deps.redis as RedisNode).duplicate({ enableAutoPipelining: false });
     Object.defineProperty(redis, 'isCluster', { value: true });
     const reserver = createReserver(t.deps);
     const consumer = new PersistConsumer({ ...t.deps, redis }, { ...consumerOpts, name: 'per-stream' });

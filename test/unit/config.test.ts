@@ -12,7 +12,8 @@ const oneBadVariable = ([
   ['MYSQL_URL', 'mysql://root@h:3306/bad-name'], ['REDIS_URL', 'not a url'], ['RATE_LIMIT_PER_USER', '-1'],
   ['RATE_LIMIT_PER_IP', 'many'], ['TRUST_PROXY', 'yes please'], ['TRUST_PROXY', '10.0.0.0/33'],
   ['REQUEST_TIMEOUT_MS', '60000'], ['MAX_CONNECTIONS', '0'], ['API_WORKERS', '0'], ['API_WORKERS', 'all'],
-  ['API_WORKERS', '1.5'], ['API_WORKERS', '257'], ['SOLD_OUT_CACHE_WINNERS', '-1'],
+  ['API_WORKERS', '1.5'], ['API_WORKERS', '257'], ['SOLD_OUT_CACHE_WINNERS', '-1'], ['REDIS_CLUSTER_NODES', '127.0.0.1'],
+  ['REDIS_CLUSTER_NODES', 'a:1,,b:2'], ['REDIS_CLUSTER_NODES', 'redis://a:1'],
 ] as const).map(([name, value]): [Record<string, string>, RegExp] => [{ [name]: value }, new RegExp(name)]);
 
 describe('loadConfig', () => {
@@ -20,9 +21,12 @@ describe('loadConfig', () => {
     const c = loadConfig({});
     expect(c).toMatchObject({
       mysqlUrl: 'mysql://root@127.0.0.1:3306/coupon', mysqlDatabase: 'coupon', redisUrl: 'redis://127.0.0.1:6379',
-      port: 8080, issueStrategy: 'mysql-atomic', adminToken: undefined, soldOutCacheWinners: 2_000_000,
+      port: 8080, issueStrategy: 'mysql-atomic', adminToken: undefined, soldOutCacheWinners: 2_000_000, redisClusterNodes: null,
     });
     expect(Object.isFrozen(c)).toBe(true);
+  });
+  it('reads a Redis Cluster\'s seed nodes', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,redis-b:7001' }).redisClusterNodes).toEqual(['10.0.0.1:7000', 'redis-b:7001']);
   });
   it.each([
     ...oneBadVariable,

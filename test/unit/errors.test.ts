@@ -19,6 +19,10 @@ describe('isStorageUnavailable', () => {
     ['a read-only replica', new ReplyError("READONLY You can't write against a read only replica.")],
     ['ioredis giving up', new Error('Reached the max retries per request limit (which is 1).')],
     ['a lock that stayed taken', new LockTimeoutError('k', 10)],
+    ['a cluster slot without a reachable master', new Error('Too many Cluster redirections. Last error: ReplyError: MOVED 866 127.0.0.1:7002')],
+    ['a cluster client that cannot load its slot map', new Error('Failed to refresh slots cache.')],
+    ['a cluster master taken out of the pool', new Error('Node is disconnected')],
+    ['a cluster failing over', new ReplyError('CLUSTERDOWN The cluster is down')],
   ])('is true for %s', (_, err) => expect(isStorageUnavailable(err)).toBe(true));
 
   it.each([

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Redis } from './client.js';
 import { LockTimeoutError } from './redis-errors.js';
 import type { Scripts } from './scripts.js';
 

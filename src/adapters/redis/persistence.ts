@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { nodesOf, type Redis, type RedisNode } from './client.js';
 
 /**
  * What an accepted reservation (a 202) survives, given how Redis persists it:
@@ -59,8 +59,23 @@ function infoField(info: string, name: string): string | undefined {
   return new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
 }
 
-/** Reads Redis's persistence settings: CONFIG GET, or INFO persistence where CONFIG is renamed or denied. */
+/**
+ * Reads Redis's persistence settings: CONFIG GET, or INFO persistence where CONFIG is renamed or
+ * denied. On a cluster, every master's, and a 202 survives what the weakest of them survives.
+ */
 export async function readRedisPersistence(redis: Redis): Promise<RedisPersistence> {
+  if (!redis.isCluster) return readNodePersistence(redis as RedisNode);
+  const masters = await nodesOf(redis);
+  const each = await Promise.all(masters.map(readNodePersistence));
+  let weakest = 0;
+  each.forEach((p, i) => { if (RANK[p.survives] < RANK[each[weakest]!.survives]) weakest = i; });
+  const p = each[weakest];
+  if (!p) return judge(null, null, 'none', ' (no cluster master known yet)');
+  const node = masters[weakest]!.options;
+  return { ...p, summary: `${p.summary} (the weakest of ${masters.length} cluster masters: ${node.host ?? ''}:${node.port ?? ''})` };
+}
+
+async function readNodePersistence(redis: RedisNode): Promise<RedisPersistence> {
   let configError: string;
   try {
     const flat = (await redis.call('CONFIG', 'GET', 'appendonly', 'appendfsync')) as string[];

@@ -5,6 +5,8 @@ const TRANSIENT_REPLIES = /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDO
 const DOWN_MESSAGES = [
   'Connection is closed', 'Command timed out', "Stream isn't writeable", 'Reached the max retries per request limit',
   'connect ECONNREFUSED', 'ERR max number of clients',
+  // A cluster client while a master is down or being replaced (its slots without a reachable master).
+  'Too many Cluster redirections', 'Failed to refresh slots cache', 'None of startup nodes is available', 'Node is disconnected',
 ];
 
 /** A lock that stayed taken for the whole wait: contention, answered like an outage (try again). */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Redis } from './client.js';
 import { CONSUMER_GROUP, UNLIMITED_TOTAL, type Keys } from './keys.js';
 
 // The .lua files sit beside this module in src/ and, copied by the build, in dist/.

@@ -32,7 +32,7 @@ export function demoCommand(config: () => Config): Command {
       const { runDemo, describeDemo } = await import('../../demo/demo.js');
       const result = await runDemo({
         strategy: flags.strategy, quantity: flags.quantity, requests: flags.requests, repeatShare: flags.repeatShare,
-        connections: flags.connections, url: flags.url, database: flags.database, mysqlUrl: c.mysqlUrl, redisUrl: c.redisUrl,
+        connections: flags.connections, url: flags.url, database: flags.database, mysqlUrl: c.mysqlUrl, redisUrl: c.redisUrl, redisClusterNodes: c.redisClusterNodes,
         redisKeyPrefix: c.redisKeyPrefix, adminToken: c.adminToken, log: (line) => process.stderr.write(`${line}\n`),
         ...(flags.serve && { hold: (r, pageUrl) => serveUntilSignal(describeDemo(r, flags.quantity), pageUrl) }),
       });
