@@ -23,10 +23,14 @@ const SCRIPTS = {
   wrClaimBegin: { file: 'wr-claim-begin.lua', keys: WR_KEYS },
   wrClaimEnd: { file: 'wr-claim-end.lua', keys: WR_KEYS },
   wrLoad: { file: 'wr-load.lua', keys: WR_KEYS },
+  addLiveSecond: { file: 'add-live-second.lua', keys: 1 },
+  readBacklog: { file: 'read-backlog.lua', keys: 2 },
 } as const;
 
 type Raw = (...args: (string | number)[]) => Promise<unknown>;
 type RawScripts = Record<keyof typeof SCRIPTS, Raw>;
+/** A pipeline has the defined scripts too; they run when it is executed. */
+type RawPipeline = Record<keyof typeof SCRIPTS, (...args: (string | number)[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
 
 /** `-- @include NAME.lua` lines are replaced by that file (shared Lua functions, as BullMQ's includes). */
 function readLua(file: string): string {
@@ -192,6 +196,26 @@ export interface Scripts {
   wrClaimEnd(couponId: number, ticket: string, settlement: ClaimSettlement): Promise<boolean>;
   /** Writes a queue's terms (wr-load.lua); false when nothing was written. */
   wrLoad(op: 'create' | 'update' | 'reset', terms: WaitingRoomTerms, base: number): Promise<boolean>;
+  /**
+   * Each coupon's reservations and stream, read atomically per coupon (read-backlog.lua), all coupons
+   * in one pipeline: [units reserved, entries in the stream, entries pending] per coupon, in order.
+   */
+  readBacklogs(couponIds: readonly number[]): Promise<[reserved: number, queued: number, pending: number][]>;
+  /**
+   * Adds each coupon's answers of one second to that second's hash (add-live-second.lua), one script
+   * call per coupon, all in one pipeline. `increments` alternates field and increment. Each call touches
+   * one coupon's slot; the pipeline spans slots, as the project's other pipelines do on its single node.
+   */
+  addLiveSeconds(epochSecond: number, ttlS: number, increments: Iterable<readonly [couponId: number, increments: readonly (string | number)[]]>): Promise<void>;
+}
+
+/** Runs a pipeline of `calls` commands (none: nothing sent) and returns their replies, or throws the first error. */
+async function execAll(pipe: RawPipeline, calls: number): Promise<unknown[]> {
+  if (calls === 0) return [];
+  const replies = (await pipe.exec()) ?? [];
+  const failed = replies.find(([err]) => err !== null)?.[0];
+  if (failed) throw failed;
+  return replies.map(([, reply]) => reply);
 }
 
 /** Registers every script on the client once (ioredis then calls them by SHA, falling back to EVAL). */
@@ -264,6 +288,23 @@ export function createScripts(redis: Redis, keys: Keys): Scripts {
       const r = await raw.wrLoad(...keys.waitingRoom(t.couponId), op, t.totalQuantity ?? UNLIMITED_TOTAL, t.startMs, t.endMs,
         t.admissionTtlMs, t.preQueueMs, base);
       return Number(r) === 1;
+    },
+    async readBacklogs(couponIds) {
+      const pipe = redis.pipeline() as unknown as RawPipeline;
+      for (const id of couponIds) pipe.readBacklog(keys.users(id), keys.stream(id), CONSUMER_GROUP);
+      return (await execAll(pipe, couponIds.length)).map((r) => {
+        const [reserved, queued, pending] = r as [number, number, number];
+        return [Number(reserved), Number(queued), Number(pending)];
+      });
+    },
+    async addLiveSeconds(epochSecond, ttlS, increments) {
+      const pipe = redis.pipeline() as unknown as RawPipeline;
+      let calls = 0;
+      for (const [couponId, fields] of increments) {
+        pipe.addLiveSecond(keys.liveSecond(couponId, epochSecond), ttlS, ...fields);
+        calls++;
+      }
+      await execAll(pipe, calls);
     },
   };
 }

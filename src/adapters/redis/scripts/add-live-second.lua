@@ -1,0 +1,15 @@
+--[[
+  Adds one API process's answers of one second to that second's hash, and keeps the hash for the
+  live page's span: one command per coupon and second instead of one HINCRBY per field.
+
+  KEYS[1]  hash of the second  {coupon:ID}:live:SECOND  (c:<CODE> -> answers, l:<bucket> -> answers)
+  ARGV[1]  seconds the hash lives
+  ARGV[2..n] field, increment, field, increment, ...
+
+  Returns  0
+]]
+for i = 2, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 0
