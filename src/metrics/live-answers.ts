@@ -26,7 +26,7 @@ function bucketOf(ms: number): number {
 
 /** One coupon's answers since the last flush: kept across flushes and zeroed, so a second allocates nothing. */
 interface SecondOfCoupon {
-  readonly codes: Map<string, number>;
+  readonly codes: Map<string, { n: number }>;
   /** Answers per latency bucket (the last is the open one). */
   readonly latency: Uint32Array;
   answers: number;
@@ -43,7 +43,7 @@ export interface LiveAnswers {
 /** What one flush sends for a coupon: field, increment, field, increment, ... (non-zero ones only). */
 function incrementsOf(s: SecondOfCoupon): (string | number)[] {
   const out: (string | number)[] = [];
-  for (const [code, n] of s.codes) if (n > 0) out.push(`c:${code}`, n);
+  for (const [code, c] of s.codes) if (c.n > 0) out.push(`c:${code}`, c.n);
   for (let b = 0; b < s.latency.length; b++) if (s.latency[b]! > 0) out.push(`l:${b}`, s.latency[b]!);
   return out;
 }
@@ -66,7 +66,7 @@ export function createLiveAnswers(client: { scripts: Pick<Scripts, 'addLiveSecon
         continue;
       }
       taken.push([couponId, incrementsOf(s)]);
-      for (const code of s.codes.keys()) s.codes.set(code, 0);
+      for (const c of s.codes.values()) c.n = 0;
       s.latency.fill(0);
       s.answers = 0;
     }
@@ -81,7 +81,10 @@ export function createLiveAnswers(client: { scripts: Pick<Scripts, 'addLiveSecon
         if (coupons.size >= MAX_COUPONS_PER_FLUSH) return;
         coupons.set(couponId, (s = { codes: new Map(), latency: new Uint32Array(LATENCY_BOUNDS_MS.length + 1), answers: 0 }));
       }
-      s.codes.set(code, (s.codes.get(code) ?? 0) + 1);
+      // One lookup per answer (a counter object per code, kept across seconds), not a get and a set.
+      const c = s.codes.get(code);
+      if (c) c.n++;
+      else s.codes.set(code, { n: 1 });
       s.latency[bucketOf(ms)]!++;
       s.answers++;
     },
