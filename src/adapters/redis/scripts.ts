@@ -301,7 +301,7 @@ export function createScripts(redis: Redis, keys: Keys): Scripts {
       const pipe = redis.pipeline() as unknown as RawPipeline;
       let calls = 0;
       for (const [couponId, fields] of increments) {
-        pipe.addLiveSecond(keys.liveSecond(couponId, epochSecond), ttlS, ...fields);
+        pipe.addLiveSecond(keys.liveSecond(couponId, epochSecond), ttlS, fields.join(' '));
         calls++;
       }
       await execAll(pipe, calls);

@@ -4,12 +4,13 @@
 
   KEYS[1]  hash of the second  {coupon:ID}:live:SECOND  (c:<CODE> -> answers, l:<bucket> -> answers)
   ARGV[1]  seconds the hash lives
-  ARGV[2..n] field, increment, field, increment, ...
+  ARGV[2]  "field increment field increment ...": one argument, not one per field, costs the API
+           less to send (fields never hold a space)
 
   Returns  0
 ]]
-for i = 2, #ARGV, 2 do
-  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+for field, n in string.gmatch(ARGV[2], '(%S+) (%S+)') do
+  redis.call('HINCRBY', KEYS[1], field, n)
 end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 0
