@@ -57,8 +57,7 @@ export async function readCouponStates(deps: Deps, now: Date): Promise<CouponSta
 
 /** The states of the given coupons (the live page's), read as readCouponStates reads the watched ones. */
 export async function readStatesOf(deps: Deps, ids: readonly number[]): Promise<CouponState[]> {
-  const streams = new ReservationStreams(deps);
-  const backlogs = new Map(await Promise.all(ids.map(async (id) => [id, await streams.backlog(id)] as const)));
+  const backlogs = await new ReservationStreams(deps).backlogs(ids);
   const counts = await repo.readIssueCountsOf(deps.db, ids);
   return counts.map((c) => stateOf(c, backlogs.get(c.couponId)));
 }

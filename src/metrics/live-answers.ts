@@ -1,5 +1,4 @@
-import type { Redis } from '../adapters/redis/client.js';
-import type { Keys } from '../adapters/redis/keys.js';
+import type { Scripts } from '../adapters/redis/scripts.js';
 
 /**
  * Latency buckets of the live page's sketch, in ms: upper bounds growing by about a quarter, 0.1 ms to
@@ -25,40 +24,56 @@ function bucketOf(ms: number): number {
   return lo;
 }
 
+/** One coupon's answers since the last flush: kept across flushes and zeroed, so a second allocates nothing. */
 interface SecondOfCoupon {
-  readonly codes: Map<string, { n: number }>;
-  readonly latency: Map<number, { n: number }>;
+  readonly codes: Map<string, { readonly field: string; n: number }>;
+  /** Answers per latency bucket (the last is the open one). */
+  readonly latency: Uint32Array;
+  answers: number;
 }
 
 export interface LiveAnswers {
   /** One answer to an issue request for `couponId`: `code` is OK for a 2xx, the error code otherwise. */
   record(couponId: number, code: string, ms: number): void;
-  /** Adds what was recorded since the last flush to Redis (one pipelined write); the timer calls it every second. */
+  /** Adds what was recorded since the last flush to Redis (one script call per coupon, sent together); the timer calls it every second. */
   flush(): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** The hash's field of each latency bucket, built once (a flush names up to ~50 per coupon). */
+const LATENCY_FIELDS: readonly string[] = Array.from({ length: LATENCY_BOUNDS_MS.length + 1 }, (_, b) => `l:${b}`);
+
+/** What one flush sends for a coupon: field, increment, field, increment, ... (non-zero ones only). */
+function incrementsOf(s: SecondOfCoupon): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const c of s.codes.values()) if (c.n > 0) out.push(c.field, c.n);
+  for (let b = 0; b < s.latency.length; b++) if (s.latency[b]! > 0) out.push(LATENCY_FIELDS[b]!, s.latency[b]!);
+  return out;
+}
+
 /**
  * Answers per coupon and code, counted in this process's memory on the hot path (no Redis command
- * per request) and added once a second in one pipeline to the hash of the second the flush runs in,
- * so every API process's counts sum there and any process can serve them. Keyed by the flush's second,
- * not the answer's: a flush that runs late still lands in a second no reader has passed yet.
+ * per request) and added once a second to the hash of the second the flush runs in (one script call
+ * per coupon, sent together), so every API process's counts sum there and any process
+ * can serve them. Keyed by the flush's second, not the answer's: a flush that runs late still lands in
+ * a second no reader has passed yet.
  */
-export function createLiveAnswers(client: { redis: Redis; keys: Keys }, onError: (err: unknown) => void, intervalMs = 1000): LiveAnswers {
-  let coupons = new Map<number, SecondOfCoupon>();
+export function createLiveAnswers(client: { scripts: Pick<Scripts, 'addLiveSeconds'> }, onError: (err: unknown) => void, intervalMs = 1000): LiveAnswers {
+  const coupons = new Map<number, SecondOfCoupon>();
   const flush = async (): Promise<void> => {
-    if (coupons.size === 0) return;
-    const taken = coupons;
-    coupons = new Map();
-    const second = Math.floor(Date.now() / 1000);
-    // One pipeline per coupon: a cluster runs a pipeline on one node, and coupons spread over several.
-    await Promise.all([...taken].map(([couponId, s]) => {
-      const key = client.keys.liveSecond(couponId, second);
-      const pipe = client.redis.pipeline();
-      for (const [code, c] of s.codes) pipe.hincrby(key, `c:${code}`, c.n);
-      for (const [bucket, c] of s.latency) pipe.hincrby(key, `l:${bucket}`, c.n);
-      return pipe.expire(key, LIVE_SECOND_TTL_S).exec();
-    }));
+    const taken: [number, (string | number)[]][] = [];
+    for (const [couponId, s] of coupons) {
+      // A coupon with no answer in a whole second leaves the map: the ones no longer asked for do not stay.
+      if (s.answers === 0) {
+        coupons.delete(couponId);
+        continue;
+      }
+      taken.push([couponId, incrementsOf(s)]);
+      for (const c of s.codes.values()) c.n = 0;
+      s.latency.fill(0);
+      s.answers = 0;
+    }
+    if (taken.length > 0) await client.scripts.addLiveSeconds(Math.floor(Date.now() / 1000), LIVE_SECOND_TTL_S, taken);
   };
   const timer = setInterval(() => { flush().catch(onError); }, intervalMs);
   timer.unref();
@@ -67,15 +82,14 @@ export function createLiveAnswers(client: { redis: Redis; keys: Keys }, onError:
       let s = coupons.get(couponId);
       if (!s) {
         if (coupons.size >= MAX_COUPONS_PER_FLUSH) return;
-        coupons.set(couponId, (s = { codes: new Map(), latency: new Map() }));
+        coupons.set(couponId, (s = { codes: new Map(), latency: new Uint32Array(LATENCY_BOUNDS_MS.length + 1), answers: 0 }));
       }
+      // One lookup per answer (a counter object per code, kept across seconds), not a get and a set.
       const c = s.codes.get(code);
       if (c) c.n++;
-      else s.codes.set(code, { n: 1 });
-      const bucket = bucketOf(ms);
-      const l = s.latency.get(bucket);
-      if (l) l.n++;
-      else s.latency.set(bucket, { n: 1 });
+      else s.codes.set(code, { field: `c:${code}`, n: 1 });
+      s.latency[bucketOf(ms)]!++;
+      s.answers++;
     },
     flush,
     async stop() {

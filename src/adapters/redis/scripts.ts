@@ -23,6 +23,8 @@ const SCRIPTS = {
   wrClaimBegin: { file: 'wr-claim-begin.lua', keys: WR_KEYS },
   wrClaimEnd: { file: 'wr-claim-end.lua', keys: WR_KEYS },
   wrLoad: { file: 'wr-load.lua', keys: WR_KEYS },
+  addLiveSecond: { file: 'add-live-second.lua', keys: 1 },
+  readBacklog: { file: 'read-backlog.lua', keys: 2 },
 } as const;
 
 type Raw = (...args: (string | number)[]) => Promise<unknown>;
@@ -192,6 +194,16 @@ export interface Scripts {
   wrClaimEnd(couponId: number, ticket: string, settlement: ClaimSettlement): Promise<boolean>;
   /** Writes a queue's terms (wr-load.lua); false when nothing was written. */
   wrLoad(op: 'create' | 'update' | 'reset', terms: WaitingRoomTerms, base: number): Promise<boolean>;
+  /**
+   * Each coupon's reservations and stream, read atomically per coupon (read-backlog.lua), all coupons
+   * sent together: [units reserved, entries in the stream, entries pending] per coupon, in order.
+   */
+  readBacklogs(couponIds: readonly number[]): Promise<[reserved: number, queued: number, pending: number][]>;
+  /**
+   * Adds each coupon's answers of one second to that second's hash (add-live-second.lua), one script
+   * call per coupon, sent together. `increments` alternates field and increment.
+   */
+  addLiveSeconds(epochSecond: number, ttlS: number, increments: Iterable<readonly [couponId: number, increments: readonly (string | number)[]]>): Promise<void>;
 }
 
 /** Registers every script on the client once (ioredis then calls them by SHA, falling back to EVAL). */
@@ -264,6 +276,19 @@ export function createScripts(redis: Redis, keys: Keys): Scripts {
       const r = await raw.wrLoad(...keys.waitingRoom(t.couponId), op, t.totalQuantity ?? UNLIMITED_TOTAL, t.startMs, t.endMs,
         t.admissionTtlMs, t.preQueueMs, base);
       return Number(r) === 1;
+    },
+    // Sent together, not as an explicit pipeline: auto-pipelining writes the calls of one turn as one
+    // pipeline per node, which also holds on a cluster, where a pipeline cannot span nodes.
+    async readBacklogs(couponIds) {
+      return Promise.all(couponIds.map(async (id) => {
+        const [reserved, queued, pending] = (await raw.readBacklog(keys.users(id), keys.stream(id), CONSUMER_GROUP)) as [number, number, number];
+        return [Number(reserved), Number(queued), Number(pending)] as [number, number, number];
+      }));
+    },
+    async addLiveSeconds(epochSecond, ttlS, increments) {
+      const calls: Promise<unknown>[] = [];
+      for (const [couponId, fields] of increments) calls.push(raw.addLiveSecond(keys.liveSecond(couponId, epochSecond), ttlS, fields.join(' ')));
+      await Promise.all(calls);
     },
   };
 }

@@ -19,7 +19,7 @@ type StreamReply = [string, [string, string[]][]][] | null;
 
 export interface StreamClient {
   readonly redis: Redis;
-  readonly scripts: Pick<Scripts, 'ackEntries'>;
+  readonly scripts: Pick<Scripts, 'ackEntries' | 'readBacklogs'>;
   readonly keys: Keys;
 }
 
@@ -227,19 +227,15 @@ export class ReservationStreams {
   }
 
   /**
-   * A coupon's reservations and its stream, read in one transaction (the keys share a hash slot): a
-   * reservation made meanwhile counts in all three or in none.
+   * The coupons' reservations and streams, each coupon's read atomically (a reservation made meanwhile
+   * counts in all three or in none), every coupon in one round trip.
    */
-  async backlog(couponId: number): Promise<ReservationBacklog> {
-    const replies = await this.redis.multi()
-      .hlen(this.keys.users(couponId))
-      .xlen(this.keys.stream(couponId))
-      .xpending(this.keys.stream(couponId), CONSUMER_GROUP)
-      .exec();
-    const [[, reserved], [, queued], [pendingErr, summary]] = replies as [[null, number], [null, number], [Error | null, [number, ...unknown[]] | null]];
-    // No stream or group yet (or lost with Redis's data): nothing is pending.
-    if (pendingErr) emptyWhenNoGroup(null)(pendingErr);
-    return { reserved: Number(reserved), queued: Number(queued), pending: Number(summary?.[0] ?? 0) };
+  async backlogs(couponIds: readonly number[]): Promise<Map<number, ReservationBacklog>> {
+    const replies = await this.client.scripts.readBacklogs(couponIds);
+    return new Map(couponIds.map((id, i) => {
+      const [reserved, queued, pending] = replies[i]!;
+      return [id, { reserved, queued, pending }];
+    }));
   }
 
   async length(couponId: number): Promise<number> {
