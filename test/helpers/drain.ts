@@ -1,6 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'vitest';
+import { CONSUMER_GROUP } from '../../src/adapters/redis/keys.js';
 import { PersistConsumer, type ConsumerOptions } from '../../src/async-issue/consumer/persist-consumer.js';
+import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
+import { countIssues } from '../../src/domain/coupon.repository.js';
 import type { Deps } from '../../src/deps.js';
+import { failuresOf } from './test-env.js';
 
 /** Waits until a coupon's stream is empty: acknowledged entries are deleted, so empty means all persisted. */
 export async function waitForDrain(deps: Deps, couponId: number, timeoutMs = 60_000): Promise<void> {
@@ -30,4 +35,18 @@ export async function drainWithConsumer(deps: Deps, couponId: number, opts: Part
     await running;
   }
   return consumer;
+}
+
+/**
+ * A coupon sold `total` units to `total` users, all persisted: one row each, the count in step, Redis
+ * holding the same users with nothing queued or pending, reconcile in agreement, no failed issue.
+ */
+export async function expectDrainedExactly(deps: Deps, couponId: number, total: number): Promise<void> {
+  expect(await countIssues(deps.db, couponId)).toEqual({ rows: total, distinctUsers: total, issuedQuantity: total, totalQuantity: total });
+  expect(await deps.redis.hlen(deps.keys.users(couponId))).toBe(total);
+  expect(await deps.redis.xlen(deps.keys.stream(couponId))).toBe(0);
+  const pending = (await deps.redis.xpending(deps.keys.stream(couponId), CONSUMER_GROUP)) as [number, ...unknown[]];
+  expect(Number(pending[0])).toBe(0);
+  expect(await reconcileCoupon(deps, couponId)).toMatchObject({ inAgreement: true, reservedNotPersisted: [], persistedNotReserved: [] });
+  expect(await failuresOf(deps, couponId)).toEqual([]);
 }

@@ -1,15 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodesOf } from '../../src/adapters/redis/client.js';
 import { readRedisPersistence } from '../../src/adapters/redis/persistence.js';
-import { CONSUMER_GROUP } from '../../src/adapters/redis/keys.js';
-import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
-import { countIssues } from '../../src/domain/coupon.repository.js';
 import { fireIssues, floodBodies, type IssueRequestBody } from '../../src/harness/flood.js';
 import { startRedisCluster, type RedisCluster } from '../../src/harness/redis-cluster.js';
 import { spawnCli, startHttpProcess, type HttpProcess, type ServiceProcess } from '../../src/harness/service-processes.js';
 import { killMidDrain, reservedCoupon } from '../helpers/consumer-kill.js';
-import { waitForDrain } from '../helpers/drain.js';
-import { createTestEnv, failuresOf, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
+import { expectDrainedExactly, waitForDrain } from '../helpers/drain.js';
+import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 /** Every scenario of the async path on a real Redis Cluster: 3 masters, 3 replicas, this file's own. */
 let cluster: RedisCluster;
@@ -42,16 +39,6 @@ async function couponOnEachMaster(totals: readonly [number, number, number]): Pr
 function interleave(floods: readonly IssueRequestBody[][]): IssueRequestBody[] {
   const longest = Math.max(...floods.map((f) => f.length));
   return Array.from({ length: longest }, (_, i) => floods.flatMap((f) => (i < f.length ? [f[i]!] : []))).flat();
-}
-
-async function expectExact(couponId: number, total: number): Promise<void> {
-  expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: total, distinctUsers: total, issuedQuantity: total, totalQuantity: total });
-  expect(await t.deps.redis.hlen(t.deps.keys.users(couponId))).toBe(total);
-  expect(await t.deps.redis.xlen(t.deps.keys.stream(couponId))).toBe(0);
-  const pending = (await t.deps.redis.xpending(t.deps.keys.stream(couponId), CONSUMER_GROUP)) as [number, ...unknown[]];
-  expect(Number(pending[0])).toBe(0);
-  expect(await reconcileCoupon(t.deps, couponId)).toMatchObject({ inAgreement: true, reservedNotPersisted: [], persistedNotReserved: [] });
-  expect(await failuresOf(t.deps, couponId)).toEqual([]);
 }
 
 async function drainWith(procs: readonly ServiceProcess[], couponIds: readonly number[]): Promise<void> {
@@ -91,16 +78,16 @@ describe('the async path on a Redis Cluster', () => {
     const allowed = ['202', '409 INVALID_COUPON_ISSUE_QUANTITY', '409 DUPLICATED_COUPON_ISSUE'];
     expect(Object.keys(load.outcomes).filter((k) => !allowed.includes(k))).toEqual([]);
     await drainWith(consumers, [big, b, c]);
-    await expectExact(big, 1000);
-    await expectExact(b, 200);
-    await expectExact(c, 200);
+    await expectDrainedExactly(t.deps, big, 1000);
+    await expectDrainedExactly(t.deps, b, 200);
+    await expectDrainedExactly(t.deps, c, 200);
   });
 
   it('a consumer killed with SIGKILL mid-drain, replaced by another that reclaims its entries: exact', async () => {
     const couponId = await reservedCoupon(t, 5000);
     await killMidDrain(t, couponId, 5000, { CONSUMER_NAME: 'doomed' });
     await drainWith([spawnCli(['consumer'], { ...t.env, CONSUMER_NAME: 'survivor', CONSUMER_CLAIM_IDLE_MS: '1000' })], [couponId]);
-    await expectExact(couponId, 5000);
+    await expectDrainedExactly(t.deps, couponId, 5000);
   });
 
   it('a coupon\'s keys lost after the drain: reconcile reports it, --repair rebuilds it; a rebuilt coupon refuses winners and newcomers', async () => {
@@ -118,12 +105,12 @@ describe('the async path on a Redis Cluster', () => {
     expect(JSON.parse(report.output())).toMatchObject({ inAgreement: false, rulesInRedis: 'missing', redisCount: 0, mysqlRows: 50 });
     const repair = spawnCli(['reconcile', String(lost), '--repair'], t.env);
     expect(await repair.exited).toBe(0);
-    await expectExact(lost, 50);
+    await expectDrainedExactly(t.deps, lost, 50);
 
     // The API's rules cache (1 s) forgets the coupon, then finds it missing in Redis and rebuilds it from MySQL.
     await new Promise((r) => setTimeout(r, 1100));
     const again = await fireIssues([api.url], '/v1/issue-async', [...floodBodies(rebuilt, 100, 0), ...floodBodies(rebuilt, 20, 0, 1000)], 16);
     expect(again.outcomes).toEqual({ '409 DUPLICATED_COUPON_ISSUE': 50, '409 INVALID_COUPON_ISSUE_QUANTITY': 70 });
-    await expectExact(rebuilt, 50);
+    await expectDrainedExactly(t.deps, rebuilt, 50);
   });
 });

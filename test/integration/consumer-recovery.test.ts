@@ -3,12 +3,10 @@ import { loadConfig } from '../../src/config.js';
 import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
 import { countIssues, findCouponById } from '../../src/domain/coupon.repository.js';
 import { createDeps } from '../../src/deps.js';
-import { CONSUMER_GROUP } from '../../src/adapters/redis/keys.js';
 import { IssueMode } from '../../src/domain/coupon.js';
 import { publishCouponRules } from '../../src/async-issue/coupon-mirror.js';
-import { reconcileCoupon } from '../../src/async-issue/reconcile.js';
 import { createReserver } from '../../src/async-issue/reserver.js';
-import { drainWithConsumer, waitForDrain, waitUntil } from '../helpers/drain.js';
+import { drainWithConsumer, expectDrainedExactly, waitForDrain, waitUntil } from '../helpers/drain.js';
 import { spawnCli, type ServiceProcess } from '../../src/harness/service-processes.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { killMidDrain as killConsumerMidDrain, reservedCoupon as reservedCouponOf, rowsOf as rowsOfCoupon } from '../helpers/consumer-kill.js';
@@ -23,14 +21,6 @@ const TOTAL = 20_000;
 const reservedCoupon = () => reservedCouponOf(t, TOTAL);
 
 const rowsOf = (couponId: number) => rowsOfCoupon(t, couponId);
-
-async function expectExact(couponId: number): Promise<void> {
-  expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: TOTAL, distinctUsers: TOTAL, issuedQuantity: TOTAL, totalQuantity: TOTAL });
-  const pending = (await t.deps.redis.xpending(t.deps.keys.stream(couponId), CONSUMER_GROUP)) as [number, ...unknown[]];
-  expect(Number(pending[0])).toBe(0);
-  expect(await reconcileCoupon(t.deps, couponId)).toMatchObject({ inAgreement: true, reservedNotPersisted: [], persistedNotReserved: [] });
-  expect(await failuresOf(t.deps, couponId)).toEqual([]);
-}
 
 const killMidDrain = (couponId: number, env: Record<string, string>) => killConsumerMidDrain(t, couponId, TOTAL, env);
 
@@ -47,14 +37,14 @@ describe('consumer killed with SIGKILL in the middle of the drain', () => {
     const couponId = await reservedCoupon();
     await killMidDrain(couponId, { CONSUMER_NAME: 'worker-1', CONSUMER_CLAIM_IDLE_MS: '600000' });
     await drainWith(spawnCli(['consumer'], { ...t.env, CONSUMER_NAME: 'worker-1', CONSUMER_CLAIM_IDLE_MS: '600000' }), couponId);
-    await expectExact(couponId);
+    await expectDrainedExactly(t.deps, couponId, TOTAL);
   });
 
   it('replaced by a second consumer, that one reclaims the dead one\'s entries (XAUTOCLAIM): exact result', async () => {
     const couponId = await reservedCoupon();
     await killMidDrain(couponId, { CONSUMER_NAME: 'doomed' });
     await drainWith(spawnCli(['consumer'], { ...t.env, CONSUMER_NAME: 'survivor', CONSUMER_CLAIM_IDLE_MS: '1000' }), couponId);
-    await expectExact(couponId);
+    await expectDrainedExactly(t.deps, couponId, TOTAL);
   });
 
   it('two consumers share the drain without doubling anything', async () => {
@@ -65,7 +55,7 @@ describe('consumer killed with SIGKILL in the middle of the drain', () => {
     await waitForDrain(t.deps, couponId, 60_000);
     expect(await a.stop()).toBe(0);
     expect(await b.stop()).toBe(0);
-    await expectExact(couponId);
+    await expectDrainedExactly(t.deps, couponId, TOTAL);
   });
 });
 
@@ -93,7 +83,7 @@ describe('MySQL out of reach during the drain', () => {
       await deps.close();
       await proxy.cut();
     }
-    await expectExact(couponId);
+    await expectDrainedExactly(t.deps, couponId, TOTAL);
   });
 });
 

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisNode } from '../../src/adapters/redis/client.js';
-import { CONSUMER_GROUP } from '../../src/adapters/redis/keys.js';
 import { PersistConsumer } from '../../src/async-issue/consumer/persist-consumer.js';
 import { publishCouponRules } from '../../src/async-issue/coupon-mirror.js';
 import { createReserver } from '../../src/async-issue/reserver.js';
 import { IssueMode } from '../../src/domain/coupon.js';
-import { countIssues } from '../../src/domain/coupon.repository.js';
 import { ErrorCode } from '../../src/errors.js';
-import { waitForDrain } from '../helpers/drain.js';
+import { expectDrainedExactly, waitForDrain } from '../helpers/drain.js';
 import { createTestEnv, insertTestCoupon, type TestEnv } from '../helpers/test-env.js';
 
 let t: TestEnv;
@@ -15,14 +13,6 @@ beforeAll(async () => { t = await createTestEnv(); });
 afterAll(async () => { await t?.destroy(); });
 
 const consumerOpts = { batchSize: 100, claimIdleMs: 30_000, maxAttempts: 3, maxDeliveries: 5 };
-
-async function expectAllPersisted(couponId: number, users: number): Promise<void> {
-  expect(await countIssues(t.deps.db, couponId)).toEqual({ rows: users, distinctUsers: users, issuedQuantity: users, totalQuantity: users });
-  expect(await t.deps.redis.hlen(t.deps.keys.users(couponId))).toBe(users);
-  expect(await t.deps.redis.xlen(t.deps.keys.stream(couponId))).toBe(0);
-  const pending = (await t.deps.redis.xpending(t.deps.keys.stream(couponId), CONSUMER_GROUP)) as [number, ...unknown[]];
-  expect(Number(pending[0])).toBe(0);
-}
 
 describe('a consumer with many coupons listed', () => {
   it('drains coupons created after it started, beside 1,000 idle ones, exactly', async () => {
@@ -55,8 +45,8 @@ describe('a consumer with many coupons listed', () => {
       await running;
       await reserver.close();
     }
-    await expectAllPersisted(fresh[0]!, 301);
-    await expectAllPersisted(fresh[1]!, 300);
+    await expectDrainedExactly(t.deps, fresh[0]!, 301);
+    await expectDrainedExactly(t.deps, fresh[1]!, 300);
     expect(consumer.stats).toMatchObject({ persisted: 601, duplicatesSkipped: 0, deadLettered: 0 });
   });
 
@@ -77,7 +67,7 @@ describe('a consumer with many coupons listed', () => {
       await reserver.close();
       await redis.quit();
     }
-    for (const couponId of coupons) await expectAllPersisted(couponId, 200);
+    for (const couponId of coupons) await expectDrainedExactly(t.deps, couponId, 200);
     expect(consumer.stats).toMatchObject({ persisted: 400, duplicatesSkipped: 0, deadLettered: 0 });
   });
 });
