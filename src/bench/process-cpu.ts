@@ -49,6 +49,14 @@ function readText(path: string): string | undefined {
   }
 }
 
+function readDir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
 /** utime + stime in clock ticks from a stat file; undefined when its process or thread is gone (or there is no /proc). */
 function ticksOf(statFile: string): number | undefined {
   const stat = readText(statFile);
@@ -78,14 +86,7 @@ export function threadsOf(pid: number | undefined, tids: () => Promise<readonly 
   return async () => {
     if (pid === undefined) return undefined;
     const file = (tid: number | string) => `/proc/${pid}/task/${tid}/stat`;
-    const all = (() => {
-      try {
-        return readdirSync(`/proc/${pid}/task`);
-      } catch {
-        return [];
-      }
-    })();
-    return { counted: (await tids()).map(file), others: all.map(file) };
+    return { counted: (await tids()).map(file), others: readDir(`/proc/${pid}/task`).map(file) };
   };
 }
 
@@ -150,12 +151,7 @@ export const REDIS_PROCESS_NAMES = ['redis-server'];
 export function serverPid(pidFile: string | undefined, names: readonly string[]): number | undefined {
   const fromFile = pidFile === undefined ? undefined : localPid(Number(readText(pidFile)?.trim()), names);
   if (fromFile !== undefined) return fromFile;
-  let pids: number[];
-  try {
-    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => localPid(pid, names) !== undefined);
-  } catch {
-    return undefined;
-  }
+  const pids = readDir('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => localPid(pid, names) !== undefined);
   return pids.length === 1 ? pids[0] : undefined;
 }
 
